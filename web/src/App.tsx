@@ -58,6 +58,7 @@ function SignedIn({ user, onSignedOut }: { user: User; onSignedOut: (notice: str
   // Ask for the `joined` greeting on every (re)connect.
   useEffect(() => {
     if (!socket) return
+    window.__switchboard = { ...window.__switchboard, app: socket }
     const onConnect = () => {
       socket.emit('join')
     }

@@ -38,12 +38,17 @@ async function request<T>(method: string, path: string, body?: unknown): Promise
   if (res.status === 204) return undefined as T
   const text = await res.text()
   let data: unknown = undefined
+  let parsed = false
   if (text) {
     try {
       data = JSON.parse(text)
+      parsed = true
     } catch {
       data = undefined
     }
+  }
+  if (res.ok && !parsed) {
+    throw new ApiError(res.status, 'bad_response', `Unexpected answer from the server for ${method} ${path} (not JSON).`)
   }
   if (!res.ok) {
     const err = data as Partial<ApiErrorBody> | undefined

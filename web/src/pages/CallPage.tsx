@@ -6,6 +6,7 @@ import { href, navigate } from '../router'
 import { ConnectionPill } from '../components/ConnectionPill'
 import { Avatar, EmptyState, Icon } from '../components/ui'
 import { chatTitle } from './useChats'
+import type { AppSocket } from '../hooks/useAppSocket'
 
 export function CallPage({ user, roomId, chats }: { user: User; roomId: string | null; chats: Chat[] }) {
   if (!roomId) return <Lobby user={user} chats={chats} />
@@ -118,7 +119,7 @@ function roomLabel(roomId: string, chats: Chat[], user: User): string {
 declare global {
   interface Window {
     /** Live handles for debugging and the end-to-end tests. */
-    __switchboard?: { signalling?: SignallingSocket; call?: CallSession }
+    __switchboard?: { app?: AppSocket; signalling?: SignallingSocket; call?: CallSession }
   }
 }
 
@@ -214,7 +215,9 @@ function CallRoom({ user, roomId, chats }: { user: User; roomId: string; chats: 
 
       {phase === 'failed' ? (
         <EmptyState icon="video" title="You are not in this call">
-          <a href={href({ page: 'call', roomId: null })}>Back to calls</a>
+          <a className="btn small" href={href({ page: 'call', roomId: null })}>
+            Back to calls
+          </a>
         </EmptyState>
       ) : (
         <div className={`grid n${Math.min(count, 9)}`} data-testid="video-grid">
@@ -225,48 +228,52 @@ function CallRoom({ user, roomId, chats }: { user: User; roomId: string; chats: 
         </div>
       )}
 
-      <aside className="roster card" data-testid="roster">
-        <h3>
-          <Icon name="users" size={16} /> In this call
-        </h3>
-        <ul>
-          <li>
-            <Avatar name={user.username} size={26} /> {user.username} <span className="muted small">(you)</span>
-          </li>
-          {peers.map((p) => (
-            <li key={p.peerId} data-testid="roster-peer" data-username={p.username}>
-              <Avatar name={p.username} size={26} /> {p.username}
-              <span className={`state-dot ${p.connectionState}`} title={p.connectionState} />
+      {phase !== 'failed' && (
+        <aside className="roster card" data-testid="roster">
+          <h3>
+            <Icon name="users" size={16} /> In this call
+          </h3>
+          <ul>
+            <li>
+              <Avatar name={user.username} size={26} /> {user.username} <span className="muted small">(you)</span>
             </li>
-          ))}
-        </ul>
-      </aside>
+            {peers.map((p) => (
+              <li key={p.peerId} data-testid="roster-peer" data-username={p.username}>
+                <Avatar name={p.username} size={26} /> {p.username}
+                <span className={`state-dot ${p.connectionState}`} title={p.connectionState} />
+              </li>
+            ))}
+          </ul>
+        </aside>
+      )}
 
-      <div className="controls">
-        <button
-          className={`round ${micOn && hasAudio ? '' : 'off'}`}
-          onClick={() => toggle('audio')}
-          disabled={!hasAudio}
-          aria-pressed={!micOn}
-          title={micOn ? 'Mute microphone' : 'Unmute microphone'}
-          data-testid="toggle-mic"
-        >
-          <Icon name={micOn && hasAudio ? 'mic' : 'mic-off'} size={20} />
-        </button>
-        <button
-          className={`round ${camOn && hasVideo ? '' : 'off'}`}
-          onClick={() => toggle('video')}
-          disabled={!hasVideo}
-          aria-pressed={!camOn}
-          title={camOn ? 'Turn camera off' : 'Turn camera on'}
-          data-testid="toggle-cam"
-        >
-          <Icon name={camOn && hasVideo ? 'cam' : 'cam-off'} size={20} />
-        </button>
-        <button className="round hangup" onClick={() => navigate({ page: 'call', roomId: null })} title="Leave call" data-testid="leave-call">
-          <Icon name="phone" size={20} />
-        </button>
-      </div>
+      {phase !== 'failed' && (
+        <div className="controls">
+          <button
+            className={`round ${micOn && hasAudio ? '' : 'off'}`}
+            onClick={() => toggle('audio')}
+            disabled={!hasAudio}
+            aria-pressed={!micOn}
+            title={micOn ? 'Mute microphone' : 'Unmute microphone'}
+            data-testid="toggle-mic"
+          >
+            <Icon name={micOn && hasAudio ? 'mic' : 'mic-off'} size={20} />
+          </button>
+          <button
+            className={`round ${camOn && hasVideo ? '' : 'off'}`}
+            onClick={() => toggle('video')}
+            disabled={!hasVideo}
+            aria-pressed={!camOn}
+            title={camOn ? 'Turn camera off' : 'Turn camera on'}
+            data-testid="toggle-cam"
+          >
+            <Icon name={camOn && hasVideo ? 'cam' : 'cam-off'} size={20} />
+          </button>
+          <button className="round hangup" onClick={() => navigate({ page: 'call', roomId: null })} title="Leave call" data-testid="leave-call">
+            <Icon name="phone" size={20} />
+          </button>
+        </div>
+      )}
     </div>
   )
 }

@@ -1,0 +1,246 @@
+// End-to-end: the production build served by the real `switchboard` binary,
+// driven in headless Chromium. Two users, each in a separate browser context
+// (separate cookie jars). Steps run in order and build on each other.
+import assert from 'node:assert/strict'
+import { after, before, describe, test } from 'node:test'
+import { launchBrowser, newContext, screenshot, startServer, unique, until } from './harness.mjs'
+
+const PASSWORD = 'correct-horse-battery'
+const T = 20_000
+
+/** Fills and submits the sign-up form; resolves once the app shows the user. */
+async function register(page, url, user) {
+  await page.goto(url)
+  await page.getByTestId('switch-register').click()
+  await page.fill('input[name=email]', user.email)
+  await page.fill('input[name=username]', user.username)
+  await page.fill('input[name=password]', PASSWORD)
+  await page.getByTestId('auth-submit').click()
+  await page.getByTestId('current-user').filter({ hasText: user.username }).waitFor({ timeout: T })
+}
+
+async function waitConnected(page, testId = 'app-connection') {
+  await page.locator(`[data-testid=${testId}][data-status=connected]`).waitFor({ timeout: T })
+}
+
+/** Waits until this page shows `peerName`'s video playing over a connected RTCPeerConnection. */
+async function waitRemoteVideo(page, peerName, exceptPeerId = null) {
+  return until(
+    page,
+    ([name, except]) => {
+      for (const tile of document.querySelectorAll('[data-testid=remote-tile]')) {
+        if (tile.dataset.username !== name || tile.dataset.peerId === except) continue
+        const v = tile.querySelector('video')
+        if (tile.dataset.connectionState === 'connected' && v && v.videoWidth > 0 && !v.paused && v.currentTime > 0) {
+          return { peerId: tile.dataset.peerId, width: v.videoWidth, height: v.videoHeight, polite: tile.dataset.polite }
+        }
+      }
+      return null
+    },
+    [peerName, exceptPeerId],
+    T,
+  )
+}
+
+describe('Switchboard web client', () => {
+  let server, browser, ctxA, ctxB, ctxC, a1, a2, b1
+  const alice = { email: `${unique('alice')}@example.com`, username: unique('alice_') }
+  const bob = { email: `${unique('bob')}@example.com`, username: unique('bob_') }
+  const room = unique('e2e-room-')
+  const firstTodo = `Buy oat milk ${unique('#')}`
+
+  before(async () => {
+    server = await startServer({ ROOM_MAX_PEERS: '2' })
+    browser = await launchBrowser()
+    ctxA = await newContext(browser, 'alice')
+    ctxB = await newContext(browser, 'bob')
+    ctxC = await newContext(browser, 'carol')
+  })
+
+  after(async () => {
+    for (const ctx of [ctxA, ctxB, ctxC]) {
+      if (ctx?.logs?.length) console.log(ctx.logs.slice(-40).join('\n'))
+    }
+    await browser?.close()
+    await server?.stop()
+  })
+
+  test('sign-up rejects bad input, creates the account, and the cookie session survives a reload', async () => {
+    a1 = await ctxA.newPage()
+    await a1.goto(server.url)
+    await a1.getByTestId('switch-register').click()
+    await a1.fill('input[name=email]', alice.email)
+    await a1.fill('input[name=username]', alice.username)
+    await a1.fill('input[name=password]', 'short')
+    await a1.getByTestId('auth-submit').click()
+    const err = await a1.getByTestId('auth-error').textContent({ timeout: T })
+    assert.match(err, /at least 8 characters/)
+    await screenshot(a1, '01-signup-error')
+
+    await a1.fill('input[name=password]', PASSWORD)
+    await a1.getByTestId('auth-submit').click()
+    await a1.getByTestId('current-user').filter({ hasText: alice.username }).waitFor({ timeout: T })
+    await waitConnected(a1)
+
+    await a1.reload()
+    await a1.getByTestId('current-user').filter({ hasText: alice.username }).waitFor({ timeout: T })
+    await waitConnected(a1)
+    await screenshot(a1, '02-todos-empty')
+  })
+
+  test("a todo created in one tab appears live in the same user's second tab", async () => {
+    a2 = await ctxA.newPage()
+    await a2.goto(`${server.url}/#/todos`)
+    await a2.getByTestId('current-user').filter({ hasText: alice.username }).waitFor({ timeout: T })
+    await waitConnected(a2)
+
+    const title = firstTodo
+    await a1.getByTestId('new-todo-title').fill(title)
+    await a1.getByTestId('add-todo').click()
+    const inA2 = a2.locator('[data-testid=todo-item]', { hasText: title })
+    await inA2.waitFor({ timeout: T })
+    await screenshot(a2, '03-todo-second-tab')
+
+    // Completing it in the second tab crosses it out in the first.
+    await inA2.getByTestId('todo-toggle').click()
+    await a1.locator('[data-testid=todo-item].done', { hasText: title }).waitFor({ timeout: T })
+
+    // A second task, deleted in the first tab, disappears from the second.
+    const gone = `Throw away ${unique('#')}`
+    await a1.getByTestId('new-todo-title').fill(gone)
+    await a1.getByTestId('add-todo').click()
+    await a2.locator('[data-testid=todo-item]', { hasText: gone }).waitFor({ timeout: T })
+    await a1.locator('[data-testid=todo-item]', { hasText: gone }).getByLabel('Delete task').click()
+    await a2.locator('[data-testid=todo-item]', { hasText: gone }).waitFor({ state: 'detached', timeout: T })
+    assert.equal(await a2.locator('[data-testid=todo-item]').count(), 1)
+    await screenshot(a1, '04-todos')
+  })
+
+  test('two users chat: unread badge, typing indicator and messages both ways', async () => {
+    b1 = await ctxB.newPage()
+    await register(b1, server.url, bob)
+    await waitConnected(b1)
+
+    // Alice starts a chat with Bob, picked through the user search.
+    await a1.goto(`${server.url}/#/chats`)
+    await a1.getByTestId('new-chat').click()
+    await a1.getByTestId('user-search').fill(bob.username.slice(0, 8))
+    await a1.locator(`[data-testid=user-result][data-username="${bob.username}"]`).click({ timeout: T })
+    await a1.getByTestId('create-chat').click()
+    await a1.getByTestId('conversation-title').filter({ hasText: bob.username }).waitFor({ timeout: T })
+
+    const hello = `Hello Bob ${unique('#')}`
+    await a1.getByTestId('message-input').fill(hello)
+    await a1.getByTestId('send-message').click()
+    await a1.locator('[data-testid=message-text]', { hasText: hello }).waitFor({ timeout: T })
+
+    // Bob, on another page, sees an unread badge.
+    const badge = await b1.getByTestId('nav-unread').textContent({ timeout: T })
+    assert.equal(badge.trim(), '1')
+    await b1.goto(`${server.url}/#/chats`)
+    const item = b1.locator('[data-testid=chat-item]', { hasText: alice.username })
+    assert.equal((await item.getByTestId('unread-badge').textContent({ timeout: T })).trim(), '1')
+    await screenshot(b1, '05-chat-unread')
+
+    await item.click()
+    await b1.locator('[data-testid=message-text]', { hasText: hello }).waitFor({ timeout: T })
+    await item.getByTestId('unread-badge').waitFor({ state: 'detached', timeout: T })
+
+    // Bob types: Alice sees it; Bob answers: Alice gets the message.
+    await b1.getByTestId('message-input').pressSequentially('Hi Al', { delay: 30 })
+    await a1.getByTestId('typing-indicator').filter({ hasText: `${bob.username} is typing` }).waitFor({ timeout: T })
+    const reply = `Hi Alice ${unique('#')}`
+    await b1.getByTestId('message-input').fill(reply)
+    await b1.getByTestId('send-message').click()
+    await a1.locator('[data-testid=message-text]', { hasText: reply }).waitFor({ timeout: T })
+    await screenshot(a1, '06-chat-alice')
+    await screenshot(b1, '07-chat-bob')
+
+    // History survives a reload (GET /chats/:id/messages).
+    await b1.reload()
+    await b1.locator('[data-testid=message-text]', { hasText: hello }).waitFor({ timeout: T })
+    await b1.locator('[data-testid=message-text]', { hasText: reply }).waitFor({ timeout: T })
+  })
+
+  test("both users join a call and each sees the other's remote video playing", async () => {
+    await a2.close()
+    await a1.goto(`${server.url}/#/call/${room}`)
+    await a1.locator('[data-testid=call][data-phase=joined]').waitFor({ timeout: T })
+    await b1.goto(`${server.url}/#/call`)
+    await b1.getByTestId('room-input').fill(room)
+    await b1.getByTestId('join-room').click()
+    await b1.locator('[data-testid=call][data-phase=joined]').waitFor({ timeout: T })
+
+    const seenByA = await waitRemoteVideo(a1, bob.username)
+    const seenByB = await waitRemoteVideo(b1, alice.username)
+    assert.ok(seenByA.width > 0 && seenByB.width > 0)
+    // Exactly one side of the pair is polite.
+    assert.notEqual(seenByA.polite, seenByB.polite)
+    // Each sees the other's peer id, the one the other got in its join ack.
+    assert.equal(seenByA.peerId, await b1.getByTestId('call').getAttribute('data-peer-id'))
+    assert.equal(seenByB.peerId, await a1.getByTestId('call').getAttribute('data-peer-id'))
+    await b1.locator(`[data-testid=roster-peer][data-username="${alice.username}"]`).waitFor({ timeout: T })
+
+    // Camera off shows the avatar instead of the local video.
+    await a1.getByTestId('toggle-cam').click()
+    assert.equal(await a1.getByTestId('toggle-cam').getAttribute('aria-pressed'), 'true')
+    await a1.locator('[data-testid=local-tile] .tile-placeholder').waitFor({ timeout: T })
+    await a1.getByTestId('toggle-cam').click()
+    await a1.locator('[data-testid=local-tile] .tile-placeholder').waitFor({ state: 'detached', timeout: T })
+    await a1.waitForTimeout(500) // let the re-enabled camera paint a frame for the screenshot
+
+    await screenshot(a1, '08-call-alice')
+    await screenshot(b1, '09-call-bob')
+  })
+
+  test('a third person is told the room is full (room_full)', async () => {
+    const c1 = await ctxC.newPage()
+    await register(c1, server.url, { email: `${unique('carol')}@example.com`, username: unique('carol_') })
+    await c1.goto(`${server.url}/#/call/${room}`)
+    const text = await c1.getByTestId('call-error').textContent({ timeout: T })
+    assert.match(text, /room is full/i)
+    assert.match(text, /room_full/)
+    await screenshot(c1, '10-room-full')
+    await c1.close()
+  })
+
+  test('the call recovers after the signalling connection drops (re-join, new peer id, renegotiation)', async () => {
+    const oldA = await a1.getByTestId('call').getAttribute('data-peer-id')
+    await a1.evaluate(() => window.__switchboard.signalling.io.engine.close())
+    const newA = await until(
+      a1,
+      (old) => {
+        const el = document.querySelector('[data-testid=call][data-phase=joined]')
+        return el && el.dataset.peerId && el.dataset.peerId !== old ? el.dataset.peerId : null
+      },
+      oldA,
+    )
+    assert.notEqual(newA, oldA)
+    const seenByB = await waitRemoteVideo(b1, alice.username, oldA)
+    assert.equal(seenByB.peerId, newA)
+    await waitRemoteVideo(a1, bob.username)
+    // Bob no longer shows Alice's old connection.
+    await b1.locator(`[data-testid=remote-tile][data-peer-id="${oldA}"]`).waitFor({ state: 'detached', timeout: T })
+    assert.equal(await b1.locator('[data-testid=remote-tile]').count(), 1)
+    await screenshot(b1, '11-call-after-reconnect')
+  })
+
+  test('a refused token on reconnect shows the error and returns to sign-in', async () => {
+    await a1.goto(`${server.url}/#/todos`)
+    await waitConnected(a1)
+    await ctxA.addCookies([{ name: 'access_token', value: 'not-a-jwt', url: server.url, httpOnly: true }])
+    await a1.evaluate(() => window.__switchboard.app.io.engine.close())
+    const notice = a1.locator('.alert.warn', { hasText: 'session has expired' })
+    await notice.waitFor({ timeout: T })
+    await a1.getByTestId('auth-submit').waitFor({ timeout: T })
+    await screenshot(a1, '12-session-expired')
+
+    // Signing in again works and brings the todos back.
+    await a1.fill('input[name=email]', alice.email)
+    await a1.fill('input[name=password]', PASSWORD)
+    await a1.getByTestId('auth-submit').click()
+    await waitConnected(a1)
+    await a1.locator('[data-testid=todo-item]', { hasText: firstTodo }).waitFor({ timeout: T })
+    assert.equal(await a1.locator('[data-testid=todo-item]').count(), 1)
+  })
+})
