@@ -243,4 +243,14 @@ describe('Switchboard web client', () => {
     await a1.locator('[data-testid=todo-item]', { hasText: firstTodo }).waitFor({ timeout: T })
     assert.equal(await a1.locator('[data-testid=todo-item]').count(), 1)
   })
+
+  test('a lost connection is shown while the client keeps retrying', async () => {
+    await waitConnected(b1, 'signalling-connection')
+    await server.stop()
+    await a1.locator('[data-testid=app-connection][data-status=reconnecting]').waitFor({ timeout: T })
+    const banner = await a1.locator('.banner').textContent({ timeout: T })
+    assert.match(banner, /Connection lost|Cannot reach the server/)
+    await b1.locator('[data-testid=signalling-connection][data-status=reconnecting]').waitFor({ timeout: T })
+    await screenshot(a1, '13-connection-lost')
+  })
 })

@@ -153,9 +153,10 @@ function Conversation({ socket, user, chat, chats }: { socket: AppSocket | null;
       api.messages(chatId, PAGE).then(merge).catch(() => {})
     }
     if (socket.connected) join()
-    socket.io.on('reconnect', rejoin)
+    // Every later (re)connect: join the room again and catch up.
+    socket.on('connect', rejoin)
     return () => {
-      socket.io.off('reconnect', rejoin)
+      socket.off('connect', rejoin)
       if (socket.connected) socket.emit('chat:leave', { chatId }, () => {})
     }
   }, [socket, chatId])
@@ -163,6 +164,15 @@ function Conversation({ socket, user, chat, chats }: { socket: AppSocket | null;
   useSocketEvent(socket, 'message:new', (m) => {
     if (m.chatId === chatId) merge([m])
   })
+
+  // Coming back to the tab reads what arrived meanwhile.
+  useEffect(() => {
+    const onVisible = () => {
+      if (document.visibilityState === 'visible' && chat.unreadCount > 0) chats.markRead(chatId)
+    }
+    document.addEventListener('visibilitychange', onVisible)
+    return () => document.removeEventListener('visibilitychange', onVisible)
+  }, [chat.unreadCount, chatId, chats.markRead])
 
   // Stop "typing…" when leaving the conversation.
   useEffect(
@@ -348,6 +358,10 @@ function NewChatDialog({
 
   useEffect(() => {
     let live = true
+    if (!query.trim()) {
+      setResults([])
+      return
+    }
     const t = setTimeout(() => {
       api
         .searchUsers(query.trim())

@@ -37,6 +37,8 @@ export function useChats(socket: AppSocket | null, me: User): ChatsStore {
   const [online, setOnline] = useState<Record<string, boolean>>({})
   const [typing, setTyping] = useState<Record<string, TypingUser[]>>({})
   const active = useRef<string | null>(null)
+  const current = useRef<Chat[]>(chats)
+  current.current = chats
 
   const reload = useCallback(() => {
     api
@@ -73,12 +75,11 @@ export function useChats(socket: AppSocket | null, me: User): ChatsStore {
   useSocketEvent(socket, 'chat:created', (c) => upsert(c))
 
   useSocketEvent(socket, 'message:new', (m: Message) => {
-    let known = false
+    const known = current.current.some((c) => c.id === m.chatId)
     const viewing = active.current === m.chatId && document.visibilityState === 'visible'
     setChats((prev) => {
       const next = prev.map((c) => {
         if (c.id !== m.chatId) return c
-        known = true
         const mine = m.sender.id === me.id
         return {
           ...c,
