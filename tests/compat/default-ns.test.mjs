@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { TRANSPORTS, ack, closeAll, collect, connectAs, newUser, registerUser, startServer, connect, tname, waitEvent } from './helpers.mjs';
+import { TRANSPORTS, ack, emitOnConnectLosses, closeAll, collect, connectAs, newUser, registerUser, startServer, connect, tname, waitEvent } from './helpers.mjs';
 
 let server;
 
@@ -58,6 +58,11 @@ for (const transports of TRANSPORTS) {
       assert.equal(data.message, JOINED_MESSAGE);
       assert.deepEqual(data.user, reg.user);
       s.disconnect();
+    });
+
+    test('join emitted from the connect listener is never lost (100 fresh connections)', async () => {
+      const lost = await emitOnConnectLosses(server, newUser('race'), '/', 'join', undefined, transports, 100);
+      assert.equal(lost, 0, `${lost} of 100 'join' events sent on 'connect' got no answer`);
     });
 
     test('joined goes only to the socket that asked', async () => {

@@ -342,8 +342,15 @@ export async function waitCount(arr, n, ms = WAIT_MS, what = 'items') {
 }
 
 /** Emit with an ack; rejects on timeout. */
-export function ack(socket, event, ...args) {
-  return socket.timeout(WAIT_MS).emitWithAck(event, ...args);
+export async function ack(socket, event, ...args) {
+  try {
+    return await socket.timeout(WAIT_MS).emitWithAck(event, ...args);
+  } catch (e) {
+    const shown = JSON.stringify(args)?.slice(0, 160);
+    throw new Error(
+      `no ack for '${event}' ${shown} within ${WAIT_MS} ms (socket ${socket.id}, connected=${socket.connected}): ${e.message}`,
+    );
+  }
 }
 
 /**
@@ -369,3 +376,33 @@ export function closeAll() {
 
 /** Human label for a transport list. */
 export const tname = (transports) => transports.join('+');
+
+/**
+ * The seed clients' pattern: `socket.on('connect', () => socket.emit(event, ...))`.
+ * Opens `n` connections one after another, each emitting `event` (with an ack)
+ * from inside its `connect` listener. Returns how many acks never came.
+ */
+export async function emitOnConnectLosses(server, user, ns, event, payload, transports, n) {
+  const pending = [];
+  for (let i = 0; i < n; i++) {
+    const s = makeSocket(server, ns, { transports, auth: { token: mintToken(user, server.secret) } });
+    const acked = new Promise((resolve) => {
+      s.on('connect', () => {
+        const cb = (err, res) => resolve(!err && res != null);
+        if (payload === undefined) s.timeout(WAIT_MS).emit(event, cb);
+        else s.timeout(WAIT_MS).emit(event, payload, cb);
+      });
+      s.on('connect_error', () => resolve(false));
+    });
+    s.connect();
+    // Keep connecting sequentially, but do not wait for the ack before the next one.
+    await new Promise((r) => {
+      if (s.connected) return r();
+      s.once('connect', r);
+      s.once('connect_error', r);
+    });
+    pending.push(acked.finally(() => s.disconnect()));
+  }
+  const results = await Promise.all(pending);
+  return results.filter((ok) => !ok).length;
+}

@@ -9,6 +9,7 @@ import {
   closeAll,
   collect,
   connectAs,
+  emitOnConnectLosses,
   newUser,
   startServer,
   tname,
@@ -97,6 +98,11 @@ for (const transports of TRANSPORTS) {
       assert.equal(res.message, 'pong');
       assert.ok(res.echo === null || res.echo === undefined, `echo of nothing: ${JSON.stringify(res.echo)}`);
       socket.disconnect();
+    });
+
+    test('events emitted from the connect listener are never lost (100 fresh connections)', async () => {
+      const lost = await emitOnConnectLosses(server, newUser('race'), '/webrtc', 'ping', { early: true }, transports, 100);
+      assert.equal(lost, 0, `${lost} of 100 'ping' events sent on 'connect' got no answer`);
     });
 
     test('ice-servers -> ack {iceServers, ttl}', async () => {
