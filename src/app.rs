@@ -1,0 +1,164 @@
+//! Wiring: shared state, the router (REST + Socket.IO + static web client)
+//! with its layers, and the server lifecycle with graceful shutdown.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::Request;
+use socketioxide::SocketIo;
+use socketioxide::layer::SocketIoLayer;
+use tokio::net::TcpListener;
+use tower_http::services::{ServeDir, ServeFile};
+use tower_http::trace::TraceLayer;
+
+use crate::auth::TokenService;
+use crate::config::Config;
+use crate::notifier::Notifier;
+use crate::realtime::{self, origin};
+use crate::rooms::Rooms;
+use crate::store::{Db, StoreError};
+use crate::turn::IceConfig;
+
+/// State shared by REST handlers and Socket.IO handlers (cheap to clone).
+#[derive(Clone, Debug)]
+pub struct AppState {
+    /// Resolved configuration.
+    pub config: Arc<Config>,
+    /// Database.
+    pub db: Db,
+    /// JWT issue/verify.
+    pub tokens: Arc<TokenService>,
+    /// ICE server lists and TURN credentials.
+    pub ice: Arc<IceConfig>,
+    /// Signalling rooms of `/webrtc`.
+    pub rooms: Arc<Rooms>,
+    /// Real-time event publisher for domain services.
+    pub notifier: Notifier,
+}
+
+/// Errors while starting the server.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// No JWT secret configured.
+    #[error("JWT secret is not set")]
+    NoSecret,
+    /// The database could not be opened or migrated.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The listener could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Serving failed.
+    #[error("server error: {0}")]
+    Serve(#[source] std::io::Error),
+}
+
+/// A built application, ready to serve.
+pub struct App {
+    /// Shared state.
+    pub state: AppState,
+    /// The Socket.IO server handle.
+    pub io: SocketIo,
+    router: Router,
+}
+
+impl App {
+    /// Open the database, build state and the router.
+    pub async fn build(config: Config) -> Result<Self, StartError> {
+        Self::build_with_turn(config, None).await
+    }
+
+    /// As [`App::build`], advertising `embedded_turn_url` when no TURN URLs
+    /// are configured (the embedded TURN server's address).
+    pub async fn build_with_turn(
+        config: Config,
+        embedded_turn_url: Option<String>,
+    ) -> Result<Self, StartError> {
+        let secret = config
+            .secret
+            .jwt_secret
+            .clone()
+            .ok_or(StartError::NoSecret)?;
+        let db = Db::connect(&config.database_url).await?;
+        let ice = IceConfig::new(&config.ice, embedded_turn_url);
+        let state = AppState {
+            tokens: Arc::new(TokenService::new(&secret, config.token_ttl)),
+            rooms: Arc::new(Rooms::new(config.room_max_peers)),
+            ice: Arc::new(ice),
+            notifier: Notifier::new(),
+            db,
+            config: Arc::new(config),
+        };
+        let (layer, io) = realtime::builder().with_state(state.clone()).build_layer();
+        state.notifier.attach(io.clone());
+        realtime::register(&io);
+        let router = router(state.clone(), layer);
+        Ok(Self { state, io, router })
+    }
+
+    /// The axum router (for embedding or `oneshot` tests).
+    pub fn router(&self) -> Router {
+        self.router.clone()
+    }
+
+    /// Serve on `listener` until `shutdown` resolves, then close every
+    /// socket and the database.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), StartError> {
+        let io = self.io.clone();
+        let db = self.state.db.clone();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let graceful = async move {
+            shutdown.await;
+            tracing::info!("shutting down: closing sockets");
+            io.close().await;
+            let _ = tx.send(());
+        };
+        axum::serve(listener, self.router)
+            .with_graceful_shutdown(graceful)
+            .await
+            .map_err(StartError::Serve)?;
+        let _ = rx.await;
+        db.close().await;
+        Ok(())
+    }
+}
+
+/// Bind `host:port` from the configuration.
+pub async fn bind(config: &Config) -> Result<TcpListener, StartError> {
+    let addr = SocketAddr::new(config.host, config.port);
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| StartError::Bind { addr, source })
+}
+
+fn router(state: AppState, io_layer: SocketIoLayer) -> Router {
+    let policy = origin::OriginPolicy::new(&state.config.cors_origins);
+    let mut app = crate::api::routes();
+    let web = &state.config.web_dir;
+    if web.join("index.html").is_file() {
+        let spa = ServeDir::new(web).fallback(ServeFile::new(web.join("index.html")));
+        app = app.fallback_service(spa);
+    }
+    app.with_state(state.clone())
+        .layer(io_layer)
+        .layer(axum::middleware::from_fn_with_state(policy.clone(), origin::enforce))
+        .layer(policy.cors_layer())
+        .layer(
+            // Log method and path only: a query string may carry a token.
+            TraceLayer::new_for_http().make_span_with(|req: &Request| {
+                tracing::info_span!("http", method = %req.method(), path = %req.uri().path())
+            }),
+        )
+}

@@ -1,0 +1,157 @@
+//! Runtime configuration: every option is a command-line flag with an
+//! environment-variable twin (flags win), parsed with clap.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+
+/// Default browser origins allowed to talk to the server (Vite dev server and
+/// the server's own default origin).
+pub const DEFAULT_CORS_ORIGINS: &str =
+    "http://localhost:5173,http://127.0.0.1:5173,http://localhost:3000,http://127.0.0.1:3000";
+
+/// Options of `switchboard serve` (the server configuration).
+#[derive(Debug, Clone, Args)]
+pub struct Config {
+    /// Address to listen on.
+    #[arg(long, env = "HOST", default_value = "0.0.0.0")]
+    pub host: IpAddr,
+    /// Port to listen on (0 picks a free port).
+    #[arg(long, env = "PORT", default_value_t = 3000)]
+    pub port: u16,
+    #[command(flatten)]
+    pub secret: SecretArgs,
+    /// Database URL (`sqlite://file.db` or `sqlite::memory:`).
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://switchboard.db")]
+    pub database_url: String,
+    /// Comma-separated list of allowed browser origins.
+    #[arg(long, env = "CORS_ORIGINS", default_value = DEFAULT_CORS_ORIGINS, value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
+    /// Maximum peers in one signalling room.
+    #[arg(long, env = "ROOM_MAX_PEERS", default_value_t = 16)]
+    pub room_max_peers: usize,
+    /// Lifetime of tokens issued by /auth/login and /auth/register, e.g. `24h`, `30m`.
+    #[arg(long, env = "TOKEN_TTL", default_value = "24h", value_parser = parse_duration)]
+    pub token_ttl: Duration,
+    /// Directory with the built web client (served at `/`); ignored when missing.
+    #[arg(long, env = "WEB_DIR", default_value = "web/dist")]
+    pub web_dir: PathBuf,
+    /// Mark the auth cookie `Secure` (set behind HTTPS).
+    #[arg(long, env = "COOKIE_SECURE", default_value_t = false)]
+    pub cookie_secure: bool,
+    #[command(flatten)]
+    pub ice: IceArgs,
+}
+
+/// The JWT signing secret, shared by `serve` and `token`.
+#[derive(Debug, Clone, Args)]
+pub struct SecretArgs {
+    /// HS256 secret for JWTs. When unset a random one is generated (dev only).
+    #[arg(long = "jwt-secret", env = "JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+}
+
+/// ICE servers handed to clients, and the embedded TURN server.
+#[derive(Debug, Clone, Args)]
+pub struct IceArgs {
+    /// Comma-separated STUN URLs handed to clients (empty for none).
+    #[arg(
+        long,
+        env = "STUN_URLS",
+        default_value = "stun:stun.l.google.com:19302",
+        value_delimiter = ','
+    )]
+    pub stun_urls: Vec<String>,
+    /// Comma-separated TURN URLs handed to clients with time-limited credentials.
+    /// With `--turn` and no URLs, the embedded server's URL is used.
+    #[arg(long, env = "TURN_URLS", value_delimiter = ',')]
+    pub turn_urls: Vec<String>,
+    /// TURN REST shared secret (coturn `static-auth-secret`).
+    #[arg(long, env = "TURN_SECRET", hide_env_values = true)]
+    pub turn_secret: Option<String>,
+    /// Lifetime of TURN credentials, e.g. `1h`.
+    #[arg(long, env = "TURN_TTL", default_value = "1h", value_parser = parse_duration)]
+    pub turn_ttl: Duration,
+    /// Start the embedded TURN server.
+    #[arg(long, env = "TURN_ENABLED", default_value_t = false)]
+    pub turn: bool,
+    /// UDP address the embedded TURN server listens on.
+    #[arg(long, env = "TURN_LISTEN", default_value = "0.0.0.0:3478")]
+    pub turn_listen: std::net::SocketAddr,
+    /// Public IP the embedded TURN server advertises for relayed candidates.
+    #[arg(long, env = "TURN_RELAY_IP", default_value = "127.0.0.1")]
+    pub turn_relay_ip: IpAddr,
+    /// TURN realm.
+    #[arg(long, env = "TURN_REALM", default_value = "switchboard")]
+    pub turn_realm: String,
+}
+
+impl IceArgs {
+    /// Drop empty entries that `A=""` style environment values produce.
+    pub fn normalized(mut self) -> Self {
+        self.stun_urls.retain(|u| !u.trim().is_empty());
+        self.turn_urls.retain(|u| !u.trim().is_empty());
+        self
+    }
+}
+
+/// Parse `90s`, `30m`, `1h`, `7d` or a bare number of seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (num, mult) = match s.char_indices().last() {
+        Some((i, 's')) => (&s[..i], 1),
+        Some((i, 'm')) => (&s[..i], 60),
+        Some((i, 'h')) => (&s[..i], 3600),
+        Some((i, 'd')) => (&s[..i], 86_400),
+        _ => (s, 1),
+    };
+    num.trim()
+        .parse::<u64>()
+        .map(|n| Duration::from_secs(n * mult))
+        .map_err(|_| format!("invalid duration `{s}` (use e.g. 90s, 30m, 1h, 7d)"))
+}
+
+impl Config {
+    /// A configuration for tests and embedding: loopback, port 0, in-memory
+    /// database, the given secret, no STUN/TURN, defaults elsewhere.
+    pub fn local(jwt_secret: &str) -> Self {
+        Self {
+            host: IpAddr::from([127, 0, 0, 1]),
+            port: 0,
+            secret: SecretArgs {
+                jwt_secret: Some(jwt_secret.to_owned()),
+            },
+            database_url: "sqlite::memory:".into(),
+            cors_origins: DEFAULT_CORS_ORIGINS.split(',').map(str::to_owned).collect(),
+            room_max_peers: 16,
+            token_ttl: Duration::from_secs(86_400),
+            web_dir: PathBuf::from("web/dist"),
+            cookie_secure: false,
+            ice: IceArgs {
+                stun_urls: Vec::new(),
+                turn_urls: Vec::new(),
+                turn_secret: None,
+                turn_ttl: Duration::from_secs(3600),
+                turn: false,
+                turn_listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+                turn_relay_ip: IpAddr::from([127, 0, 0, 1]),
+                turn_realm: "switchboard".into(),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("2h"), Ok(Duration::from_secs(7200)));
+        assert_eq!(parse_duration("15"), Ok(Duration::from_secs(15)));
+        assert!(parse_duration("soon").is_err());
+    }
+}

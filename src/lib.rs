@@ -1,0 +1,29 @@
+//! # Switchboard
+//!
+//! A real-time gateway and WebRTC signalling server speaking Socket.IO v5 /
+//! Engine.IO v4, so browsers keep using the official `socket.io-client`.
+//!
+//! - [`config`]: flags and environment.
+//! - [`auth`]: JWT tokens, token lookup, password hashing, `/auth/*`.
+//! - [`store`]: SQLite through sqlx, migrations under `migrations/`.
+//! - [`api`]: REST routes.
+//! - [`realtime`]: Socket.IO setup, the shared auth middleware, one file per
+//!   namespace (`/` in [`realtime::app`], `/webrtc` in [`realtime::webrtc`]).
+//! - [`rooms`]: signalling room state, separate from transport.
+//! - [`notifier`]: how domain services publish events.
+//! - [`turn`]: ICE servers and TURN REST credentials.
+//! - [`app`]: wiring and lifecycle.
+
+pub mod api;
+pub mod app;
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod notifier;
+pub mod realtime;
+pub mod rooms;
+pub mod store;
+pub mod turn;
+
+pub use app::{App, AppState};
+pub use config::Config;

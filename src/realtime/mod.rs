@@ -1,0 +1,248 @@
+//! Socket.IO: server setup with capped limits, the auth middleware shared by
+//! every namespace, per-socket identity, and the reply/ordering helpers the
+//! namespace handlers use. One file per namespace: [`app`] for `/`,
+//! [`webrtc`] for `/webrtc`. Event names and payloads live in [`events`].
+
+pub mod app;
+pub mod events;
+pub mod origin;
+pub mod webrtc;
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use serde::Serialize;
+use socketioxide::adapter::LocalAdapter;
+use socketioxide::extract::{AckSender, SocketRef, State, TryData};
+use socketioxide::handler::{ConnectHandler, FromMessageParts};
+use socketioxide::socket::Socket;
+use socketioxide::{SocketIo, SocketIoBuilder};
+use socketioxide_core::Value;
+use tokio::sync::Notify;
+
+use crate::app::AppState;
+use crate::auth::token::find_token;
+
+/// Largest websocket message or polling payload accepted (SDP is capped at 64 KiB).
+pub const MAX_MESSAGE_BYTES: usize = 256 * 1024;
+/// Packets buffered per client before `emit` fails (ICE bursts need headroom).
+pub const MAX_BUFFERED_PACKETS: usize = 1024;
+
+/// The authenticated user of a socket, set by [`auth_middleware`].
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct SocketUser {
+    /// User id (`sub`).
+    pub id: String,
+    /// Display name.
+    pub username: String,
+    /// E-mail.
+    pub email: String,
+}
+
+impl SocketUser {
+    /// The personal room of this user: `user-<id>`.
+    pub fn room(&self) -> String {
+        user_room(&self.id)
+    }
+}
+
+/// The personal room of a user: `user-<id>`.
+pub fn user_room(user_id: &str) -> String {
+    format!("user-{user_id}")
+}
+
+/// A refused connection; the client sees `connect_error` with this message.
+#[derive(Debug, thiserror::Error)]
+#[error("unauthorized: {0}")]
+pub struct Unauthorized(String);
+
+/// Socket.IO builder with Switchboard's limits.
+pub fn builder() -> SocketIoBuilder {
+    SocketIo::builder()
+        .ws_max_message_size(MAX_MESSAGE_BYTES)
+        .ws_max_frame_size(MAX_MESSAGE_BYTES)
+        .max_payload(MAX_MESSAGE_BYTES as u64)
+        .max_buffer_size(MAX_BUFFERED_PACKETS)
+        .ping_interval(Duration::from_secs(25))
+        .ping_timeout(Duration::from_secs(20))
+        .connect_timeout(Duration::from_secs(10))
+}
+
+/// Register both namespaces on `io`.
+pub fn register(io: &SocketIo) {
+    io.ns("/", app::on_connect.with(auth_middleware));
+    io.ns("/webrtc", webrtc::on_connect.with(auth_middleware));
+}
+
+/// Authenticate the handshake: token from `auth.token`, query `token`,
+/// `Authorization` or the `access_token` cookie (first found wins).
+pub async fn auth_middleware(
+    s: SocketRef,
+    TryData(auth): TryData<serde_json::Value>,
+    State(state): State<AppState>,
+) -> Result<(), Unauthorized> {
+    let parts = s.req_parts();
+    let auth = auth.ok();
+    let Some(token) = find_token(auth.as_ref(), parts.uri.query(), &parts.headers) else {
+        tracing::info!(socket_id = %s.id, ns = s.ns(), "connection refused: no token");
+        return Err(Unauthorized("no token provided".into()));
+    };
+    match state.tokens.verify(&token) {
+        Ok(claims) => {
+            s.extensions.insert(Arc::new(SocketUser {
+                id: claims.sub,
+                username: claims.username,
+                email: claims.email,
+            }));
+            s.extensions.insert(Arc::new(Sequencer::default()));
+            Ok(())
+        }
+        Err(e) => {
+            tracing::info!(socket_id = %s.id, ns = s.ns(), reason = %e, "connection refused");
+            Err(Unauthorized(e.to_string()))
+        }
+    }
+}
+
+/// The socket's user (set by the auth middleware before any handler runs).
+pub fn socket_user(s: &Socket<LocalAdapter>) -> Option<Arc<SocketUser>> {
+    s.extensions.get::<Arc<SocketUser>>()
+}
+
+/// An error answered to a client event: `{success: false, error, message}`.
+#[derive(Debug, Clone, Serialize)]
+pub struct EventError {
+    /// Machine-readable code (e.g. `peer_not_in_room`).
+    pub error: String,
+    /// Human-readable detail.
+    pub message: String,
+}
+
+impl EventError {
+    /// An error with a code and a message.
+    pub fn new(error: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            error: error.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Answers one client event: through its ack when the client asked for one,
+/// else (for errors) through an `error` event.
+pub struct Reply {
+    socket: Arc<Socket<LocalAdapter>>,
+    ack_id: Option<i64>,
+}
+
+impl FromMessageParts<LocalAdapter> for Reply {
+    type Error = Infallible;
+    fn from_message_parts(
+        s: &Arc<Socket<LocalAdapter>>,
+        _: &mut Value,
+        ack_id: &Option<i64>,
+    ) -> Result<Self, Infallible> {
+        Ok(Reply {
+            socket: s.clone(),
+            ack_id: *ack_id,
+        })
+    }
+}
+
+impl Reply {
+    /// True when the client asked for an ack.
+    pub fn wants_ack(&self) -> bool {
+        self.ack_id.is_some()
+    }
+
+    /// Ack with `data` (nothing when no ack was asked for).
+    pub fn ack<T: Serialize + ?Sized>(self, data: &T) {
+        if let Some(id) = self.ack_id {
+            let mut empty = Value::Str(Default::default(), None);
+            let Ok(ack) = AckSender::from_message_parts(&self.socket, &mut empty, &Some(id));
+            if let Err(e) = ack.send(data) {
+                tracing::warn!(socket_id = %self.socket.id, error = %e, "ack not delivered");
+            }
+        }
+    }
+
+    /// Answer an error: `{success: false, error, message}` in the ack, or an
+    /// `error` event `{error, message}` when no ack was asked for.
+    pub fn error(self, err: EventError) {
+        if self.ack_id.is_some() {
+            self.ack(&serde_json::json!({
+                "success": false,
+                "error": err.error,
+                "message": err.message,
+            }));
+        } else if let Err(e) = self.socket.emit(events::ERROR, &err) {
+            tracing::warn!(socket_id = %self.socket.id, error = %e, "error event not delivered");
+        }
+    }
+}
+
+/// Keeps one socket's events in arrival order. Socket.IO spawns a task per
+/// event, so two events of one socket may otherwise be handled out of order;
+/// the [`Ticket`] extractor runs synchronously in arrival order.
+#[derive(Debug, Default)]
+pub struct Sequencer {
+    next: AtomicU64,
+    serving: AtomicU64,
+    notify: Notify,
+}
+
+/// A place in the socket's event order; hold [`Turn`] while handling.
+pub struct Ticket {
+    seq: Option<Arc<Sequencer>>,
+    n: u64,
+}
+
+impl FromMessageParts<LocalAdapter> for Ticket {
+    type Error = Infallible;
+    fn from_message_parts(
+        s: &Arc<Socket<LocalAdapter>>,
+        _: &mut Value,
+        _: &Option<i64>,
+    ) -> Result<Self, Infallible> {
+        let seq = s.extensions.get::<Arc<Sequencer>>();
+        let n = seq
+            .as_ref()
+            .map(|q| q.next.fetch_add(1, Ordering::SeqCst))
+            .unwrap_or(0);
+        Ok(Ticket { seq, n })
+    }
+}
+
+/// While alive, this socket's later events wait; dropping it lets the next run.
+pub struct Turn {
+    seq: Option<Arc<Sequencer>>,
+}
+
+impl Ticket {
+    /// Wait until every earlier event of this socket has been handled.
+    pub async fn turn(self) -> Turn {
+        if let Some(seq) = &self.seq {
+            loop {
+                let notified = seq.notify.notified();
+                tokio::pin!(notified);
+                notified.as_mut().enable();
+                if seq.serving.load(Ordering::SeqCst) == self.n {
+                    break;
+                }
+                notified.await;
+            }
+        }
+        Turn { seq: self.seq }
+    }
+}
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        if let Some(seq) = &self.seq {
+            seq.serving.fetch_add(1, Ordering::SeqCst);
+            seq.notify.notify_waiters();
+        }
+    }
+}
