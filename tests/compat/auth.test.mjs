@@ -3,11 +3,13 @@
 
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import { spawnSync } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import {
   ALLOWED_ORIGIN,
   FOREIGN_ORIGIN,
+  SERVER_BIN,
   TRANSPORTS,
   WAIT_MS,
   accessTokenCookie,
@@ -314,6 +316,30 @@ describe('raw Engine.IO handshake and Origin', () => {
     assert.equal(await rawUpgrade(FOREIGN_ORIGIN), 403);
     assert.equal(await rawUpgrade(ALLOWED_ORIGIN), 101);
     assert.equal(await rawUpgrade(undefined), 101);
+  });
+});
+
+describe('switchboard token', () => {
+  test('`switchboard token` prints a JWT that connects as that user on both namespaces', async () => {
+    const u = newUser('cli');
+    const out = spawnSync(SERVER_BIN, ['token', '--user-id', u.id, '--username', u.username, '--email', u.email, '--ttl', '1h'], {
+      env: { ...process.env, JWT_SECRET: server.secret },
+      encoding: 'utf8',
+      timeout: 10_000,
+    });
+    assert.equal(out.status, 0, `exit ${out.status}: ${out.stderr}`);
+    const token = out.stdout.trim();
+    assert.match(token, /^[\w-]+\.[\w-]+\.[\w-]+$/, `stdout is a JWT: ${JSON.stringify(out.stdout)}`);
+    issuedTokens.push(token);
+    const claims = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString());
+    const now = Date.now() / 1000;
+    assert.ok(claims.exp > now + 3000 && claims.exp < now + 3700, `--ttl 1h: exp ${claims.exp - now} s from now`);
+    const s = await connect(server, '/', { transports: ['websocket'], auth: { token } });
+    assert.deepEqual(await identity(s), { id: u.id, username: u.username, email: u.email });
+    s.disconnect();
+    const w = await connect(server, '/webrtc', { transports: ['polling'], auth: { token } });
+    assert.equal((await ack(w, 'ping', 'cli')).echo, 'cli');
+    w.disconnect();
   });
 });
 

@@ -2,6 +2,7 @@
 // ordering, cleanup, room caps. Each group runs over websocket and over polling.
 
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import {
   TRANSPORTS,
@@ -10,6 +11,8 @@ import {
   collect,
   connectAs,
   emitOnConnectLosses,
+  http,
+  mintToken,
   newUser,
   startServer,
   tname,
@@ -18,11 +21,18 @@ import {
   webrtcSync,
 } from './helpers.mjs';
 
+const TURN_URL = 'turn:127.0.0.1:3478?transport=udp';
+const TURN_SECRET = 'compat-turn-secret';
+
 let server; // default cap (16)
 let small; // ROOM_MAX_PEERS=2
 
 before(async () => {
-  [server, small] = await Promise.all([startServer(), startServer({ env: { ROOM_MAX_PEERS: '2' } })]);
+  [server, small] = await Promise.all([
+    startServer(),
+    // The small server also has TURN configured (REST credentials), without running a relay.
+    startServer({ env: { ROOM_MAX_PEERS: '2', TURN_URLS: TURN_URL, TURN_SECRET: TURN_SECRET } }),
+  ]);
 });
 
 after(async () => {
@@ -457,3 +467,35 @@ for (const transports of TRANSPORTS) {
     });
   });
 }
+
+describe('/webrtc TURN credentials (TURN REST scheme)', () => {
+  function assertTurn(list, userId, what) {
+    const turn = list.filter((s) => [].concat(s.urls).some((u) => /^turns?:/.test(u)));
+    assert.equal(turn.length, 1, `${what}: one TURN entry in ${JSON.stringify(list)}`);
+    const [entry] = turn;
+    assert.ok([].concat(entry.urls).includes(TURN_URL), `${what}: urls ${JSON.stringify(entry.urls)}`);
+    const m = /^(\d+):(.+)$/.exec(entry.username);
+    assert.ok(m, `${what}: username is <expiry-unix>:<userId>, got ${entry.username}`);
+    assert.equal(m[2], userId, `${what}: username names the user`);
+    const expiry = Number(m[1]);
+    const now = Date.now() / 1000;
+    assert.ok(expiry > now && expiry < now + 7 * 24 * 3600, `${what}: expiry ${expiry} is in the future`);
+    const expected = createHmac('sha1', TURN_SECRET).update(entry.username).digest('base64');
+    assert.equal(entry.credential, expected, `${what}: credential = base64(HMAC-SHA1(secret, username))`);
+    assert.ok(list.some((s) => [].concat(s.urls).some((u) => /^stuns?:/.test(u))), `${what}: STUN entries remain`);
+  }
+
+  test('ice-servers ack, room:join ack and GET /ice-servers carry valid time-limited TURN credentials', async () => {
+    const p = await peer(['websocket'], small, 'turn');
+    const viaEvent = await ack(p.socket, 'ice-servers');
+    assertTurn(viaEvent.iceServers, p.user.id, 'ice-servers ack');
+    assert.ok(viaEvent.ttl > 0, `ttl ${viaEvent.ttl}`);
+    const joined = await join(p, newRoom('turn'));
+    assertTurn(joined.iceServers, p.user.id, 'room:join ack');
+    const res = await http(small, 'GET', '/ice-servers', { token: mintToken(p.user, small.secret) });
+    assert.equal(res.status, 200, res.text);
+    assertTurn(res.json.iceServers, p.user.id, 'GET /ice-servers');
+    assert.equal(typeof res.json.ttl, 'number');
+    p.socket.disconnect();
+  });
+});
