@@ -66,7 +66,7 @@ function Lobby({ user, chats }: { user: User; chats: Chat[] }) {
               <li key={c.id}>
                 <a href={href({ page: 'call', roomId: chatRoomId(c.id) })}>
                   <Avatar name={chatTitle(c, user)} size={32} />
-                  <span>{chatTitle(c, user)}</span>
+                  <span className="call-chat-name">{chatTitle(c, user)}</span>
                   <Icon name="phone" size={16} />
                 </a>
               </li>
