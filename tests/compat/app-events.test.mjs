@@ -73,6 +73,8 @@ for (const transports of TRANSPORTS) {
       const names = ['todo:created', 'todo:updated', 'todo:completed', 'todo:deleted'];
       const rec = (s) => Object.fromEntries(names.map((n) => [n, collect(s, n)]));
       const [ra1, ra2, rm] = [rec(a1), rec(a2), rec(m)];
+      const orderA1 = [];
+      a1.onAny((event) => orderA1.push(event));
 
       const created = await http(server, 'POST', '/todos', {
         token: alice.accessToken,
@@ -80,7 +82,14 @@ for (const transports of TRANSPORTS) {
       });
       assert.equal(created.status, 201, created.text);
       const todo = created.json;
-      assertTodo(todo, { title: 'Новая задача', completed: false, priority: 'medium', userId: alice.user.id });
+      assertTodo(todo, {
+        title: 'Новая задача',
+        description: 'Описание задачи',
+        completed: false,
+        priority: 'medium',
+        dueDate: '2025-10-01T00:00:00.000Z',
+        userId: alice.user.id,
+      });
       for (const r of [ra1, ra2]) {
         await waitCount(r['todo:created'], 1, WAIT_MS, 'todo:created');
         assert.deepEqual(r['todo:created'][0], todo);
@@ -97,6 +106,7 @@ for (const transports of TRANSPORTS) {
         assert.equal(r['todo:updated'][0].completed, true);
         assert.equal(r['todo:completed'][0].id, todo.id);
       }
+      assert.deepEqual(orderA1, ['todo:created', 'todo:updated', 'todo:completed'], 'todo:completed follows todo:updated');
       // A PATCH that keeps completed=true is an update, not a second completion.
       const retitle = await http(server, 'PATCH', `/todos/${todo.id}`, { token: alice.accessToken, body: { title: 'renamed' } });
       assert.equal(retitle.status, 200);
