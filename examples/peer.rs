@@ -1,0 +1,998 @@
+//! Headless WebRTC peer for Switchboard, built on webrtc-rs.
+//!
+//! It logs in (or takes `--token`), connects to the `/webrtc` Socket.IO
+//! namespace (Engine.IO v4 over a websocket, spoken directly), joins a room,
+//! offers to every peer already there (the newcomer offers; the others answer),
+//! trickles ICE candidates through `ice-candidate`, opens a data channel and
+//! echoes what it receives (`hello` comes back as `echo:hello`).
+//!
+//! ```text
+//! cargo run --example peer -- --url http://127.0.0.1:3000 --token "$JWT" --room r1 --send hello
+//! cargo run --example peer -- --url http://127.0.0.1:3000 --email a@x.io --password secret123 \
+//!     --room r1 --relay-only --loopback-only
+//! ```
+//!
+//! `--loopback-only` keeps ICE on `lo` / 127.0.0.0/8 and drops ICE servers that are
+//! not on loopback; `--relay-only` uses relay candidates only (TURN).
+//! Each local and remote candidate is printed, so where traffic goes can be checked.
+//!
+//! The integration tests include this file as a module (`peer::Peer`).
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result, anyhow, bail};
+use futures_util::{SinkExt as _, StreamExt as _};
+use serde_json::{Value, json};
+use tokio::sync::{Mutex, mpsc, oneshot};
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+use webrtc::api::setting_engine::SettingEngine;
+use webrtc::api::{API, APIBuilder};
+use webrtc::data_channel::RTCDataChannel;
+use webrtc::data_channel::data_channel_message::DataChannelMessage;
+use webrtc::ice::mdns::MulticastDnsMode;
+use webrtc::ice::network_type::NetworkType;
+use webrtc::ice_transport::ice_candidate::{RTCIceCandidate, RTCIceCandidateInit};
+use webrtc::ice_transport::ice_server::RTCIceServer;
+use webrtc::peer_connection::RTCPeerConnection;
+use webrtc::peer_connection::configuration::RTCConfiguration;
+use webrtc::peer_connection::peer_connection_state::RTCPeerConnectionState;
+use webrtc::peer_connection::policy::ice_transport_policy::RTCIceTransportPolicy;
+use webrtc::peer_connection::sdp::session_description::RTCSessionDescription;
+
+/// Socket.IO namespace of the signalling gateway.
+pub const NAMESPACE: &str = "/webrtc";
+/// Label of the data channel the offerer opens.
+pub const CHANNEL_LABEL: &str = "switchboard";
+/// Prefix of echoed messages (never echoed again).
+pub const ECHO_PREFIX: &str = "echo:";
+
+// ---------------------------------------------------------------------------
+// Socket.IO (Engine.IO v4, protocol 5) client over a websocket
+// ---------------------------------------------------------------------------
+
+type AckMap = Arc<std::sync::Mutex<HashMap<u64, oneshot::Sender<Value>>>>;
+
+/// A minimal Socket.IO client for one namespace: events, acks, ping/pong.
+#[derive(Clone)]
+pub struct Signal {
+    out: mpsc::UnboundedSender<String>,
+    acks: AckMap,
+    next_ack: Arc<AtomicU64>,
+    namespace: String,
+}
+
+/// What the server sent on the namespace.
+#[derive(Debug, Clone)]
+pub struct SignalEvent {
+    pub name: String,
+    pub data: Value,
+}
+
+impl Signal {
+    /// Connects to `base_url` (http or ws scheme), opens `namespace` with
+    /// `{"token": token}` as auth and returns the client and its event stream.
+    /// A refused connection (`connect_error`) is an error holding the server's message.
+    pub async fn connect(
+        base_url: &str,
+        namespace: &str,
+        token: &str,
+    ) -> Result<(Signal, mpsc::UnboundedReceiver<SignalEvent>)> {
+        let ws_url = ws_url(base_url)?;
+        let (ws, _) = tokio_tungstenite::connect_async(ws_url.as_str())
+            .await
+            .with_context(|| format!("websocket connect to {}", redact(&ws_url)))?;
+        let (mut sink, mut stream) = ws.split();
+
+        // Engine.IO open packet: 0{"sid":..,"pingInterval":..,"pingTimeout":..}
+        let open = next_text(&mut stream).await?;
+        if !open.starts_with('0') {
+            bail!("expected Engine.IO open packet, got {open:?}");
+        }
+
+        let ns_prefix = if namespace == "/" {
+            String::new()
+        } else {
+            format!("{namespace},")
+        };
+        let auth = json!({ "token": token });
+        sink.send(WsMessage::text(format!("40{ns_prefix}{auth}")))
+            .await
+            .context("send namespace connect")?;
+
+        // Wait for CONNECT (40) or CONNECT_ERROR (44) on our namespace.
+        loop {
+            let msg = next_text(&mut stream).await?;
+            if msg == "2" {
+                sink.send(WsMessage::text("3")).await?;
+                continue;
+            }
+            if let Some(rest) = msg.strip_prefix("40")
+                && (rest.starts_with(&ns_prefix) || ns_prefix.is_empty())
+            {
+                break;
+            }
+            if let Some(rest) = msg.strip_prefix("44") {
+                let body = rest.strip_prefix(ns_prefix.as_str()).unwrap_or(rest);
+                let v: Value = serde_json::from_str(body).unwrap_or(Value::Null);
+                let message = v
+                    .get("message")
+                    .and_then(Value::as_str)
+                    .unwrap_or(body)
+                    .to_owned();
+                return Err(anyhow!("connect_error: {message}"));
+            }
+        }
+
+        let (out_tx, mut out_rx) = mpsc::unbounded_channel::<String>();
+        let (ev_tx, ev_rx) = mpsc::unbounded_channel();
+        let acks: AckMap = Arc::default();
+
+        // Writer: everything goes through one queue, so frames leave in the order queued.
+        tokio::spawn(async move {
+            while let Some(frame) = out_rx.recv().await {
+                if sink.send(WsMessage::text(frame)).await.is_err() {
+                    break;
+                }
+            }
+            let _ = sink.close().await;
+        });
+
+        // Reader: pings, events, acks.
+        let reader_out = out_tx.clone();
+        let reader_acks = acks.clone();
+        let prefix = ns_prefix.clone();
+        tokio::spawn(async move {
+            while let Some(Ok(msg)) = stream.next().await {
+                let WsMessage::Text(text) = msg else { continue };
+                let text = text.as_str();
+                if debug_frames() {
+                    eprintln!("sio <- {text}");
+                }
+                if text == "2" {
+                    let _ = reader_out.send("3".to_owned());
+                    continue;
+                }
+                let Some(packet) = text.strip_prefix('4') else {
+                    continue;
+                };
+                let (kind, rest) = packet.split_at(packet.len().min(1));
+                let Some(rest) = rest.strip_prefix(prefix.as_str()) else {
+                    continue;
+                };
+                let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+                let (id, payload) = rest.split_at(digits);
+                let Ok(Value::Array(mut items)) = serde_json::from_str::<Value>(payload) else {
+                    continue;
+                };
+                match kind {
+                    "2" if !items.is_empty() => {
+                        let name = items.remove(0).as_str().unwrap_or_default().to_owned();
+                        let data = if items.is_empty() {
+                            Value::Null
+                        } else {
+                            items.remove(0)
+                        };
+                        if ev_tx.send(SignalEvent { name, data }).is_err() {
+                            break;
+                        }
+                    }
+                    "3" => {
+                        let Ok(id) = id.parse::<u64>() else { continue };
+                        let waiter = reader_acks.lock().ok().and_then(|mut m| m.remove(&id));
+                        if let Some(waiter) = waiter {
+                            let _ = waiter.send(items.into_iter().next().unwrap_or(Value::Null));
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            // Connection gone: drop pending acks so waiters fail.
+            if let Ok(mut m) = reader_acks.lock() {
+                m.clear();
+            }
+            let _ = ev_tx.send(SignalEvent {
+                name: "disconnect".to_owned(),
+                data: Value::Null,
+            });
+        });
+
+        Ok((
+            Signal {
+                out: out_tx,
+                acks,
+                next_ack: Arc::new(AtomicU64::new(1)),
+                namespace: ns_prefix,
+            },
+            ev_rx,
+        ))
+    }
+
+    /// Emits an event without asking for an ack.
+    pub fn emit(&self, event: &str, data: Value) -> Result<()> {
+        let frame = format!("42{}{}", self.namespace, json!([event, data]));
+        self.out
+            .send(frame)
+            .map_err(|_| anyhow!("signalling closed"))
+    }
+
+    /// Queues an event asking for an ack; the frame is queued before this returns,
+    /// so the order of calls is the order on the wire.
+    pub fn emit_ack(&self, event: &str, data: Value) -> Result<oneshot::Receiver<Value>> {
+        let id = self.next_ack.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = oneshot::channel();
+        self.acks
+            .lock()
+            .map_err(|_| anyhow!("ack table poisoned"))?
+            .insert(id, tx);
+        let frame = format!("42{}{}{}", self.namespace, id, json!([event, data]));
+        self.out
+            .send(frame)
+            .map_err(|_| anyhow!("signalling closed"))?;
+        Ok(rx)
+    }
+
+    /// Emits and waits for the ack (10 s).
+    pub async fn call(&self, event: &str, data: Value) -> Result<Value> {
+        let rx = self.emit_ack(event, data)?;
+        tokio::time::timeout(Duration::from_secs(10), rx)
+            .await
+            .map_err(|_| anyhow!("no ack for {event} within 10 s"))?
+            .map_err(|_| anyhow!("connection closed before the ack for {event}"))
+    }
+
+    /// Closes the namespace and the websocket.
+    pub fn close(&self) {
+        let _ = self.out.send(format!("41{}", self.namespace));
+    }
+}
+
+/// `PEER_DEBUG_FRAMES=1` prints every frame received after the namespace connect.
+fn debug_frames() -> bool {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ON.get_or_init(|| std::env::var_os("PEER_DEBUG_FRAMES").is_some())
+}
+
+async fn next_text<S>(stream: &mut S) -> Result<String>
+where
+    S: futures_util::Stream<Item = Result<WsMessage, tokio_tungstenite::tungstenite::Error>>
+        + Unpin,
+{
+    let wait = Duration::from_secs(10);
+    loop {
+        let msg = tokio::time::timeout(wait, stream.next())
+            .await
+            .map_err(|_| anyhow!("signalling server silent for 10 s"))?
+            .ok_or_else(|| anyhow!("websocket closed"))??;
+        match msg {
+            WsMessage::Text(t) => return Ok(t.as_str().to_owned()),
+            WsMessage::Close(_) => bail!("websocket closed by server"),
+            _ => continue,
+        }
+    }
+}
+
+/// `http://h:p/...` -> `ws://h:p/socket.io/?EIO=4&transport=websocket`.
+pub fn ws_url(base: &str) -> Result<String> {
+    let base = base.trim_end_matches('/');
+    let rest = if let Some(r) = base.strip_prefix("http://") {
+        format!("ws://{r}")
+    } else if let Some(r) = base.strip_prefix("https://") {
+        format!("wss://{r}")
+    } else if base.starts_with("ws://") || base.starts_with("wss://") {
+        base.to_owned()
+    } else {
+        bail!("url must start with http://, https://, ws:// or wss://: {base}");
+    };
+    Ok(format!("{rest}/socket.io/?EIO=4&transport=websocket"))
+}
+
+fn redact(url: &str) -> String {
+    match url.find("token=") {
+        Some(i) => format!("{}token=…", &url[..i]),
+        None => url.to_owned(),
+    }
+}
+
+/// `POST /auth/login` and return the access token.
+pub async fn login(base_url: &str, email: &str, password: &str) -> Result<String> {
+    let url = format!("{}/auth/login", base_url.trim_end_matches('/'));
+    let resp = reqwest::Client::new()
+        .post(&url)
+        .json(&json!({ "email": email, "password": password }))
+        .send()
+        .await
+        .with_context(|| format!("POST {url}"))?;
+    let status = resp.status();
+    let body: Value = resp.json().await.unwrap_or(Value::Null);
+    if !status.is_success() {
+        bail!("login failed: {status} {body}");
+    }
+    body.get("accessToken")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .ok_or_else(|| anyhow!("login answer has no accessToken"))
+}
+
+// ---------------------------------------------------------------------------
+// WebRTC peer
+// ---------------------------------------------------------------------------
+
+/// How the peer runs.
+#[derive(Clone, Debug)]
+pub struct PeerOptions {
+    pub url: String,
+    pub token: String,
+    pub room: String,
+    /// Sent on every data channel once it opens.
+    pub send: Option<String>,
+    /// ICE transport policy `relay` (TURN only).
+    pub relay_only: bool,
+    /// Gather on `lo` / loopback IPs only and drop non-loopback ICE servers.
+    pub loopback_only: bool,
+    /// Use these ICE servers instead of the ones in the `room:join` ack.
+    pub ice_servers: Option<Vec<RTCIceServer>>,
+}
+
+/// What happens to the peer, in order.
+#[derive(Debug, Clone)]
+pub enum PeerEvent {
+    /// The room was joined; `peers` are the ids this peer offers to.
+    Joined {
+        peer_id: String,
+        peers: Vec<String>,
+        ice_servers: Vec<String>,
+    },
+    /// An ICE candidate gathered here (`local`) or received from `remote`.
+    Candidate {
+        remote: String,
+        local: bool,
+        candidate: String,
+    },
+    /// Peer connection state changed.
+    State { remote: String, state: String },
+    /// The data channel with `remote` is open; `setup` counts from our
+    /// `room:join` (offerer) or from the offer's arrival (answerer).
+    ChannelOpen {
+        remote: String,
+        offerer: bool,
+        setup: Duration,
+    },
+    /// A data-channel text message from `remote`.
+    Message { remote: String, text: String },
+    /// Another peer left the room.
+    PeerLeft { remote: String, reason: String },
+    /// Something went wrong with one remote peer (the peer keeps running).
+    Error { remote: String, error: String },
+    /// Signalling connection closed.
+    Disconnected,
+}
+
+struct Remote {
+    pc: Arc<RTCPeerConnection>,
+    pending: Mutex<Vec<RTCIceCandidateInit>>,
+    remote_set: std::sync::atomic::AtomicBool,
+    channel: Mutex<Option<Arc<RTCDataChannel>>>,
+}
+
+struct Inner {
+    signal: Signal,
+    api: API,
+    options: PeerOptions,
+    config: Mutex<RTCConfiguration>,
+    remotes: Mutex<HashMap<String, Arc<Remote>>>,
+    events: mpsc::UnboundedSender<PeerEvent>,
+}
+
+/// A running peer. Events arrive on `events`.
+pub struct Peer {
+    inner: Arc<Inner>,
+    pub peer_id: String,
+    pub events: mpsc::UnboundedReceiver<PeerEvent>,
+}
+
+/// A webrtc-rs API object that keeps ICE on loopback when asked.
+pub fn build_api(loopback_only: bool, relay_only: bool) -> API {
+    let mut s = SettingEngine::default();
+    // No mDNS: it would multicast on every interface.
+    s.set_ice_multicast_dns_mode(MulticastDnsMode::Disabled);
+    // With trickle ICE the answerer's checks often arrive before its candidates
+    // do, so the offerer first knows that address as peer-reflexive; webrtc-rs
+    // would wait 1 s before nominating such a pair. It is a direct path: take it.
+    s.set_prflx_acceptance_min_wait(Some(Duration::ZERO));
+    if relay_only {
+        // webrtc-rs waits 2 s for better pairs before nominating a relay pair;
+        // with relay candidates only there is nothing better to wait for.
+        s.set_relay_acceptance_min_wait(Some(Duration::ZERO));
+    }
+    if loopback_only {
+        s.set_interface_filter(Box::new(|name: &str| name == "lo"));
+        s.set_ip_filter(Box::new(|ip: IpAddr| ip.is_loopback()));
+        s.set_include_loopback_candidate(true);
+        s.set_network_types(vec![NetworkType::Udp4]);
+    }
+    APIBuilder::new().with_setting_engine(s).build()
+}
+
+/// Whether every URL of `server` names a loopback host (IP literal or `localhost`).
+pub fn ice_server_on_loopback(server: &RTCIceServer) -> bool {
+    server.urls.iter().all(|url| {
+        // stun:host:port, turn:host:port?transport=udp, turns:[::1]:5349
+        let rest = url.split_once(':').map(|(_, r)| r).unwrap_or(url);
+        let rest = rest.trim_start_matches("//");
+        let rest = rest.split('?').next().unwrap_or(rest);
+        let host = if let Some(v6) = rest.strip_prefix('[') {
+            v6.split(']').next().unwrap_or("")
+        } else {
+            rest.rsplit_once(':').map(|(h, _)| h).unwrap_or(rest)
+        };
+        host == "localhost"
+            || host
+                .parse::<IpAddr>()
+                .map(|ip| ip.is_loopback())
+                .unwrap_or(false)
+    })
+}
+
+fn parse_ice_servers(v: &Value) -> Vec<RTCIceServer> {
+    let Some(list) = v.as_array() else {
+        return Vec::new();
+    };
+    list.iter()
+        .filter_map(|s| {
+            let urls = match s.get("urls")? {
+                Value::String(u) => vec![u.clone()],
+                Value::Array(a) => a
+                    .iter()
+                    .filter_map(|u| u.as_str().map(str::to_owned))
+                    .collect(),
+                _ => return None,
+            };
+            Some(RTCIceServer {
+                urls,
+                username: s
+                    .get("username")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned(),
+                credential: s
+                    .get("credential")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned(),
+            })
+        })
+        .collect()
+}
+
+impl Peer {
+    /// Connects, joins `options.room` and offers to every peer already there.
+    pub async fn join(options: PeerOptions) -> Result<Peer> {
+        let (signal, mut signal_events) =
+            Signal::connect(&options.url, NAMESPACE, &options.token).await?;
+        let (events_tx, events_rx) = mpsc::unbounded_channel();
+        let inner = Arc::new(Inner {
+            signal: signal.clone(),
+            api: build_api(options.loopback_only, options.relay_only),
+            options: options.clone(),
+            config: Mutex::new(RTCConfiguration::default()),
+            remotes: Mutex::new(HashMap::new()),
+            events: events_tx,
+        });
+
+        let joined_at = Instant::now();
+        let ack = signal
+            .call("room:join", json!({ "roomId": options.room }))
+            .await?;
+        if ack.get("success").and_then(Value::as_bool) != Some(true) {
+            bail!("room:join refused: {ack}");
+        }
+        let peer_id = ack
+            .get("peerId")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+
+        let mut ice = match &options.ice_servers {
+            Some(list) => list.clone(),
+            None => parse_ice_servers(ack.get("iceServers").unwrap_or(&Value::Null)),
+        };
+        if options.loopback_only {
+            ice.retain(ice_server_on_loopback);
+        }
+        {
+            let mut config = inner.config.lock().await;
+            config.ice_servers = ice.clone();
+            if options.relay_only {
+                config.ice_transport_policy = RTCIceTransportPolicy::Relay;
+            }
+        }
+        let peers: Vec<String> = ack
+            .get("peers")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|p| p.get("peerId").and_then(Value::as_str))
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let _ = inner.events.send(PeerEvent::Joined {
+            peer_id: peer_id.clone(),
+            peers: peers.clone(),
+            ice_servers: ice.iter().flat_map(|s| s.urls.clone()).collect(),
+        });
+
+        // Signalling events are handled one at a time, in arrival order.
+        let worker = inner.clone();
+        tokio::spawn(async move {
+            while let Some(ev) = signal_events.recv().await {
+                if ev.name == "disconnect" {
+                    let _ = worker.events.send(PeerEvent::Disconnected);
+                    break;
+                }
+                let from = ev
+                    .data
+                    .get("from")
+                    .or_else(|| ev.data.get("peerId"))
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned();
+                if let Err(e) = worker.handle(&ev).await {
+                    let _ = worker.events.send(PeerEvent::Error {
+                        remote: from,
+                        error: format!("{}: {e:#}", ev.name),
+                    });
+                }
+            }
+        });
+
+        // The newcomer offers to everyone already in the room.
+        for remote in peers {
+            if let Err(e) = inner.offer(&remote, joined_at).await {
+                let _ = inner.events.send(PeerEvent::Error {
+                    remote: remote.clone(),
+                    error: format!("offer: {e:#}"),
+                });
+            }
+        }
+
+        Ok(Peer {
+            inner,
+            peer_id,
+            events: events_rx,
+        })
+    }
+
+    /// Sends `text` on every open data channel; returns how many got it.
+    pub async fn send_all(&self, text: &str) -> usize {
+        let remotes: Vec<Arc<Remote>> = self.inner.remotes.lock().await.values().cloned().collect();
+        let mut n = 0;
+        for r in remotes {
+            let channel = r.channel.lock().await.clone();
+            if let Some(dc) = channel
+                && dc.send_text(text.to_owned()).await.is_ok()
+            {
+                n += 1;
+            }
+        }
+        n
+    }
+
+    /// Leaves the room, closes every peer connection and the signalling socket.
+    pub async fn close(&self) {
+        let _ = self
+            .inner
+            .signal
+            .call("room:leave", json!({ "roomId": self.inner.options.room }))
+            .await;
+        let remotes: Vec<Arc<Remote>> = self
+            .inner
+            .remotes
+            .lock()
+            .await
+            .drain()
+            .map(|(_, r)| r)
+            .collect();
+        for r in remotes {
+            let _ = r.pc.close().await;
+        }
+        self.inner.signal.close();
+    }
+}
+
+impl Inner {
+    async fn remote(self: &Arc<Self>, remote_id: &str) -> Result<Arc<Remote>> {
+        let mut remotes = self.remotes.lock().await;
+        if let Some(r) = remotes.get(remote_id) {
+            return Ok(r.clone());
+        }
+        let config = self.config.lock().await.clone();
+        let pc = Arc::new(self.api.new_peer_connection(config).await?);
+        let remote = Arc::new(Remote {
+            pc: pc.clone(),
+            pending: Mutex::new(Vec::new()),
+            remote_set: std::sync::atomic::AtomicBool::new(false),
+            channel: Mutex::new(None),
+        });
+
+        // Trickle ICE: every local candidate goes straight to the remote peer.
+        let me = Arc::downgrade(self);
+        let to = remote_id.to_owned();
+        pc.on_ice_candidate(Box::new(move |c: Option<RTCIceCandidate>| {
+            let me = me.clone();
+            let to = to.clone();
+            Box::pin(async move {
+                let Some(me) = me.upgrade() else { return };
+                let candidate = match c.map(|c| c.to_json()) {
+                    Some(Ok(init)) => {
+                        let _ = me.events.send(PeerEvent::Candidate {
+                            remote: to.clone(),
+                            local: true,
+                            candidate: init.candidate.clone(),
+                        });
+                        serde_json::to_value(init).unwrap_or(Value::Null)
+                    }
+                    Some(Err(_)) => return,
+                    None => Value::Null,
+                };
+                me.relay("ice-candidate", json!({ "to": to, "candidate": candidate }));
+            })
+        }));
+
+        let me = Arc::downgrade(self);
+        let who = remote_id.to_owned();
+        pc.on_peer_connection_state_change(Box::new(move |s: RTCPeerConnectionState| {
+            let me = me.clone();
+            let who = who.clone();
+            Box::pin(async move {
+                if let Some(me) = me.upgrade() {
+                    let _ = me.events.send(PeerEvent::State {
+                        remote: who,
+                        state: s.to_string(),
+                    });
+                }
+            })
+        }));
+
+        remotes.insert(remote_id.to_owned(), remote.clone());
+        Ok(remote)
+    }
+
+    /// Emits a relay event, waits for the ack in the background and reports refusals.
+    fn relay(self: &Arc<Self>, event: &'static str, data: Value) {
+        let to = data
+            .get("to")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        match self.signal.emit_ack(event, data) {
+            Ok(rx) => {
+                let me = Arc::downgrade(self);
+                tokio::spawn(async move {
+                    let ack = tokio::time::timeout(Duration::from_secs(10), rx).await;
+                    let failure = match ack {
+                        Ok(Ok(v)) if v.get("success").and_then(Value::as_bool) == Some(true) => {
+                            return;
+                        }
+                        Ok(Ok(v)) => format!("{event} refused: {v}"),
+                        Ok(Err(_)) => format!("{event}: connection closed"),
+                        Err(_) => format!("{event}: no ack"),
+                    };
+                    if let Some(me) = me.upgrade() {
+                        let _ = me.events.send(PeerEvent::Error {
+                            remote: to,
+                            error: failure,
+                        });
+                    }
+                });
+            }
+            Err(e) => {
+                let _ = self.events.send(PeerEvent::Error {
+                    remote: to,
+                    error: format!("{event}: {e}"),
+                });
+            }
+        }
+    }
+
+    fn wire_channel(
+        self: &Arc<Self>,
+        remote_id: &str,
+        dc: Arc<RTCDataChannel>,
+        offerer: bool,
+        since: Instant,
+    ) {
+        let me = Arc::downgrade(self);
+        let who = remote_id.to_owned();
+        let dc_open = dc.clone();
+        dc.on_open(Box::new(move || {
+            Box::pin(async move {
+                let setup = since.elapsed();
+                let Some(me) = me.upgrade() else { return };
+                let _ = me.events.send(PeerEvent::ChannelOpen {
+                    remote: who.clone(),
+                    offerer,
+                    setup,
+                });
+                if let Some(r) = me.remotes.lock().await.get(&who) {
+                    *r.channel.lock().await = Some(dc_open.clone());
+                }
+                if let Some(text) = &me.options.send
+                    && let Err(e) = dc_open.send_text(text.clone()).await
+                {
+                    let _ = me.events.send(PeerEvent::Error {
+                        remote: who,
+                        error: format!("send: {e}"),
+                    });
+                }
+            })
+        }));
+
+        let me = Arc::downgrade(self);
+        let who = remote_id.to_owned();
+        let dc_echo = dc.clone();
+        dc.on_message(Box::new(move |msg: DataChannelMessage| {
+            let me = me.clone();
+            let who = who.clone();
+            let dc_echo = dc_echo.clone();
+            Box::pin(async move {
+                let text = String::from_utf8_lossy(&msg.data).into_owned();
+                if let Some(me) = me.upgrade() {
+                    let _ = me.events.send(PeerEvent::Message {
+                        remote: who,
+                        text: text.clone(),
+                    });
+                }
+                if !text.starts_with(ECHO_PREFIX) {
+                    let _ = dc_echo.send_text(format!("{ECHO_PREFIX}{text}")).await;
+                }
+            })
+        }));
+    }
+
+    async fn offer(self: &Arc<Self>, remote_id: &str, since: Instant) -> Result<()> {
+        let remote = self.remote(remote_id).await?;
+        let dc = remote.pc.create_data_channel(CHANNEL_LABEL, None).await?;
+        self.wire_channel(remote_id, dc, true, since);
+        let offer = remote.pc.create_offer(None).await?;
+        remote.pc.set_local_description(offer.clone()).await?;
+        self.relay(
+            "offer",
+            json!({ "to": remote_id, "sdp": serde_json::to_value(&offer)? }),
+        );
+        Ok(())
+    }
+
+    async fn handle(self: &Arc<Self>, ev: &SignalEvent) -> Result<()> {
+        let from = ev
+            .data
+            .get("from")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        match ev.name.as_str() {
+            "offer" => {
+                let since = Instant::now();
+                let sdp: RTCSessionDescription =
+                    serde_json::from_value(ev.data.get("sdp").cloned().unwrap_or(Value::Null))
+                        .context("offer sdp")?;
+                let remote = self.remote(from).await?;
+                let me = Arc::downgrade(self);
+                let who = from.to_owned();
+                remote
+                    .pc
+                    .on_data_channel(Box::new(move |dc: Arc<RTCDataChannel>| {
+                        let me = me.clone();
+                        let who = who.clone();
+                        Box::pin(async move {
+                            if let Some(me) = me.upgrade() {
+                                me.wire_channel(&who, dc, false, since);
+                            }
+                        })
+                    }));
+                remote.pc.set_remote_description(sdp).await?;
+                self.flush(&remote).await;
+                let answer = remote.pc.create_answer(None).await?;
+                // Gathering starts inside set_local_description, so a few candidates may
+                // be queued before the answer; the offerer buffers them until it has it.
+                remote.pc.set_local_description(answer.clone()).await?;
+                self.relay(
+                    "answer",
+                    json!({ "to": from, "sdp": serde_json::to_value(&answer)? }),
+                );
+            }
+            "answer" => {
+                let sdp: RTCSessionDescription =
+                    serde_json::from_value(ev.data.get("sdp").cloned().unwrap_or(Value::Null))
+                        .context("answer sdp")?;
+                let remote = self
+                    .remotes
+                    .lock()
+                    .await
+                    .get(from)
+                    .cloned()
+                    .ok_or_else(|| anyhow!("answer from unknown peer"))?;
+                remote.pc.set_remote_description(sdp).await?;
+                self.flush(&remote).await;
+            }
+            "ice-candidate" => {
+                let candidate = ev.data.get("candidate").cloned().unwrap_or(Value::Null);
+                if candidate.is_null() {
+                    return Ok(()); // end of candidates
+                }
+                let init: RTCIceCandidateInit =
+                    serde_json::from_value(candidate).context("candidate")?;
+                if init.candidate.is_empty() {
+                    return Ok(());
+                }
+                let _ = self.events.send(PeerEvent::Candidate {
+                    remote: from.to_owned(),
+                    local: false,
+                    candidate: init.candidate.clone(),
+                });
+                let remote = self.remote(from).await?;
+                if remote.remote_set.load(Ordering::Acquire) {
+                    remote.pc.add_ice_candidate(init).await?;
+                } else {
+                    remote.pending.lock().await.push(init);
+                }
+            }
+            "peer:left" => {
+                let id = ev
+                    .data
+                    .get("peerId")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                if let Some(r) = self.remotes.lock().await.remove(id) {
+                    let _ = r.pc.close().await;
+                }
+                let _ = self.events.send(PeerEvent::PeerLeft {
+                    remote: id.to_owned(),
+                    reason: ev
+                        .data
+                        .get("reason")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_owned(),
+                });
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    async fn flush(&self, remote: &Remote) {
+        remote.remote_set.store(true, Ordering::Release);
+        let pending: Vec<_> = remote.pending.lock().await.drain(..).collect();
+        for c in pending {
+            let _ = remote.pc.add_ice_candidate(c).await;
+        }
+    }
+}
+
+/// The host part of an ICE candidate line (`candidate:… <ip> <port> typ …`).
+pub fn candidate_address(candidate: &str) -> Option<String> {
+    let fields: Vec<&str> = candidate.split_whitespace().collect();
+    fields.get(4).map(|s| (*s).to_owned())
+}
+
+/// The `typ` of an ICE candidate line (host, srflx, prflx, relay).
+pub fn candidate_type(candidate: &str) -> Option<String> {
+    let fields: Vec<&str> = candidate.split_whitespace().collect();
+    fields
+        .iter()
+        .position(|f| *f == "typ")
+        .and_then(|i| fields.get(i + 1))
+        .map(|s| (*s).to_owned())
+}
+
+// ---------------------------------------------------------------------------
+// Command line
+// ---------------------------------------------------------------------------
+
+#[derive(clap::Parser, Debug)]
+#[command(
+    about = "Headless webrtc-rs peer for Switchboard: joins a room and echoes data-channel messages"
+)]
+struct Cli {
+    /// Switchboard base URL.
+    #[arg(long, default_value = "http://127.0.0.1:3000")]
+    url: String,
+    /// JWT (otherwise --email/--password log in).
+    #[arg(long, env = "SWITCHBOARD_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    #[arg(long)]
+    email: Option<String>,
+    #[arg(long, env = "SWITCHBOARD_PASSWORD", hide_env_values = true)]
+    password: Option<String>,
+    /// Room to join.
+    #[arg(long, default_value = "r1")]
+    room: String,
+    /// Text to send on each data channel when it opens.
+    #[arg(long)]
+    send: Option<String>,
+    /// Relay candidates only (TURN).
+    #[arg(long)]
+    relay_only: bool,
+    /// Keep ICE on loopback (lo, 127.0.0.0/8).
+    #[arg(long)]
+    loopback_only: bool,
+    /// Exit after this many seconds (default: run until Ctrl-C).
+    #[arg(long)]
+    duration: Option<u64>,
+}
+
+#[allow(dead_code)]
+#[tokio::main]
+async fn main() -> Result<()> {
+    use clap::Parser as _;
+    let cli = Cli::parse();
+    let token = match (cli.token, cli.email, cli.password) {
+        (Some(t), _, _) => t,
+        (None, Some(e), Some(p)) => login(&cli.url, &e, &p).await?,
+        _ => bail!("give --token, or --email and --password"),
+    };
+    let mut peer = Peer::join(PeerOptions {
+        url: cli.url,
+        token,
+        room: cli.room.clone(),
+        send: cli.send,
+        relay_only: cli.relay_only,
+        loopback_only: cli.loopback_only,
+        ice_servers: None,
+    })
+    .await?;
+    println!("joined room={} peer_id={}", cli.room, peer.peer_id);
+
+    let deadline = cli
+        .duration
+        .map(|s| tokio::time::Instant::now() + Duration::from_secs(s));
+    loop {
+        let ev = tokio::select! {
+            ev = peer.events.recv() => ev,
+            _ = tokio::signal::ctrl_c() => break,
+            _ = async {
+                match deadline {
+                    Some(d) => tokio::time::sleep_until(d).await,
+                    None => std::future::pending().await,
+                }
+            } => break,
+        };
+        let Some(ev) = ev else { break };
+        match ev {
+            PeerEvent::Joined {
+                peers, ice_servers, ..
+            } => println!("peers={peers:?} ice_servers={ice_servers:?}"),
+            PeerEvent::Candidate {
+                remote,
+                local,
+                candidate,
+            } => println!(
+                "candidate {} {remote}: {candidate}",
+                if local { "local->" } else { "remote<-" }
+            ),
+            PeerEvent::State { remote, state } => println!("state {remote}: {state}"),
+            PeerEvent::ChannelOpen {
+                remote,
+                offerer,
+                setup,
+            } => println!(
+                "channel open with {remote} ({}) call_setup_ms={:.1}",
+                if offerer { "offerer" } else { "answerer" },
+                setup.as_secs_f64() * 1000.0
+            ),
+            PeerEvent::Message { remote, text } => println!("message from {remote}: {text}"),
+            PeerEvent::PeerLeft { remote, reason } => println!("peer left {remote}: {reason}"),
+            PeerEvent::Error { remote, error } => eprintln!("error with {remote}: {error}"),
+            PeerEvent::Disconnected => {
+                eprintln!("signalling disconnected");
+                break;
+            }
+        }
+    }
+    peer.close().await;
+    Ok(())
+}
