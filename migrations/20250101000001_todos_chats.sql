@@ -10,17 +10,23 @@ CREATE TABLE IF NOT EXISTS todos (
     created_at  TEXT NOT NULL,
     updated_at  TEXT NOT NULL
 );
--- A user's todos, newest first.
-CREATE INDEX IF NOT EXISTS idx_todos_user_created ON todos (user_id, created_at DESC);
+-- A user's todos, newest first: `WHERE user_id = ? ORDER BY created_at DESC, rowid DESC`
+-- walks this index backwards (the rowid is its implicit last column).
+CREATE INDEX IF NOT EXISTS idx_todos_user_created ON todos (user_id, created_at);
 
--- Chats and their participants.
+-- Chats. `activity` is a database-wide counter bumped when the chat is
+-- created and on every message, so "most recent activity first" has no ties
+-- even within one millisecond; `last_activity_at` is the matching time.
 CREATE TABLE IF NOT EXISTS chats (
     id               TEXT PRIMARY KEY NOT NULL,
     name             TEXT,
     created_by       TEXT NOT NULL REFERENCES users(id),
     created_at       TEXT NOT NULL,
-    last_activity_at TEXT NOT NULL
+    last_activity_at TEXT NOT NULL,
+    activity         INTEGER NOT NULL
 );
+-- Next counter value: MAX(activity) is one index probe.
+CREATE INDEX IF NOT EXISTS idx_chats_activity ON chats (activity);
 
 CREATE TABLE IF NOT EXISTS chat_participants (
     chat_id      TEXT NOT NULL REFERENCES chats(id) ON DELETE CASCADE,
@@ -29,11 +35,13 @@ CREATE TABLE IF NOT EXISTS chat_participants (
     joined_at    TEXT NOT NULL,
     PRIMARY KEY (chat_id, user_id)
 );
--- A user's chats (joined with chats.last_activity_at for ordering).
+-- A user's chats (then sorted by chats.activity; a user has few chats) and the
+-- users sharing a chat with someone (presence). The primary key serves a
+-- chat's participants.
 CREATE INDEX IF NOT EXISTS idx_chat_participants_user ON chat_participants (user_id, chat_id);
-CREATE INDEX IF NOT EXISTS idx_chats_activity ON chats (last_activity_at DESC);
 
--- Messages; `seq` gives a strict per-database order for paging.
+-- Messages. `seq` is the storage order: per chat it is the order in which
+-- messages were stored and published, and it pages history (`before`).
 CREATE TABLE IF NOT EXISTS messages (
     seq        INTEGER PRIMARY KEY AUTOINCREMENT,
     id         TEXT NOT NULL UNIQUE,
@@ -43,5 +51,5 @@ CREATE TABLE IF NOT EXISTS messages (
     type       TEXT NOT NULL DEFAULT 'text',
     created_at TEXT NOT NULL
 );
--- A chat's messages by time.
+-- A chat's messages in order (history pages, the last message of a chat).
 CREATE INDEX IF NOT EXISTS idx_messages_chat_seq ON messages (chat_id, seq);

@@ -14,11 +14,14 @@ use tower_http::services::{ServeDir, ServeFile};
 use tower_http::trace::TraceLayer;
 
 use crate::auth::TokenService;
+use crate::chats::ChatService;
 use crate::config::Config;
 use crate::notifier::Notifier;
+use crate::presence::Presence;
 use crate::realtime::{self, origin};
 use crate::rooms::Rooms;
 use crate::store::{Db, StoreError};
+use crate::todos::TodoService;
 use crate::turn::IceConfig;
 
 /// State shared by REST handlers and Socket.IO handlers (cheap to clone).
@@ -36,6 +39,12 @@ pub struct AppState {
     pub rooms: Arc<Rooms>,
     /// Real-time event publisher for domain services.
     pub notifier: Notifier,
+    /// Owner-scoped todos.
+    pub todos: TodoService,
+    /// Chats and messages.
+    pub chats: ChatService,
+    /// Who is online on `/`.
+    pub presence: Presence,
 }
 
 /// Errors while starting the server.
@@ -89,11 +98,15 @@ impl App {
             .ok_or(StartError::NoSecret)?;
         let db = Db::connect(&config.database_url).await?;
         let ice = IceConfig::new(&config.ice, embedded_turn_url);
+        let notifier = Notifier::new();
         let state = AppState {
             tokens: Arc::new(TokenService::new(&secret, config.token_ttl)),
             rooms: Arc::new(Rooms::new(config.room_max_peers)),
             ice: Arc::new(ice),
-            notifier: Notifier::new(),
+            todos: TodoService::new(db.clone(), notifier.clone()),
+            chats: ChatService::new(db.clone(), notifier.clone()),
+            presence: Presence::new(db.clone(), notifier.clone()),
+            notifier,
             db,
             config: Arc::new(config),
         };

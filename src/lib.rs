@@ -10,6 +10,7 @@
 //! - [`realtime`]: Socket.IO setup, the shared auth middleware, one file per
 //!   namespace (`/` in [`realtime::app`], `/webrtc` in [`realtime::webrtc`]).
 //! - [`rooms`]: signalling room state, separate from transport.
+//! - [`todos`], [`chats`], [`presence`]: domain services behind REST and `/`.
 //! - [`notifier`]: how domain services publish events.
 //! - [`turn`]: ICE servers and TURN REST credentials.
 //! - [`app`]: wiring and lifecycle.
@@ -17,12 +18,16 @@
 pub mod api;
 pub mod app;
 pub mod auth;
+pub mod chats;
 pub mod config;
 pub mod error;
+pub mod locks;
 pub mod notifier;
+pub mod presence;
 pub mod realtime;
 pub mod rooms;
 pub mod store;
+pub mod todos;
 pub mod turn;
 
 pub use app::{App, AppState};

@@ -1,5 +1,5 @@
-//! REST routes: auth, users, ICE servers, health, the test page and the
-//! bundled socket.io client. Handlers are thin: they validate, call a
+//! REST routes: auth, users, todos, chats, ICE servers, health, the test
+//! page and the bundled socket.io client. Handlers are thin: they validate, call a
 //! service or the store, and shape the answer.
 
 use axum::extract::{Query, State};
@@ -15,8 +15,11 @@ use crate::error::ApiError;
 use crate::store::User;
 use crate::turn::IceServers;
 
-const TEST_PAGE: &str = include_str!("../../static/test-socket.html");
-const SOCKET_IO_JS: &str = include_str!("../../static/socket.io.min.js");
+pub mod chats;
+pub mod todos;
+
+const TEST_PAGE: &str = include_str!("assets/test-socket.html");
+const SOCKET_IO_JS: &str = include_str!("assets/socket.io.min.js");
 
 /// All REST routes.
 pub fn routes() -> Router<AppState> {
@@ -30,6 +33,8 @@ pub fn routes() -> Router<AppState> {
         .route("/ice-servers", get(ice_servers))
         .route("/test-socket.html", get(test_page))
         .route("/socket.io.min.js", get(socket_io_js))
+        .merge(todos::routes())
+        .merge(chats::routes())
 }
 
 async fn health() -> Json<serde_json::Value> {

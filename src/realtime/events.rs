@@ -34,6 +34,34 @@ pub const PRESENCE_UPDATE: &str = "presence:update";
 /// Server -> client: an event without ack failed.
 pub const ERROR: &str = "error";
 
+/// `chat:join` / `chat:leave` payload.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChatRef {
+    /// The chat.
+    pub chat_id: String,
+}
+
+/// `message:send` payload.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MessageSend {
+    /// The chat.
+    pub chat_id: String,
+    /// Text, 1-4000 characters after trimming.
+    pub text: String,
+}
+
+/// `typing` payload from a client.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TypingRequest {
+    /// The chat.
+    pub chat_id: String,
+    /// Started (true) or stopped (false).
+    pub is_typing: bool,
+}
+
 // Namespace `/webrtc`.
 /// Client -> server: liveness check.
 pub const PING: &str = "ping";

@@ -56,7 +56,7 @@ pub fn user_room(user_id: &str) -> String {
 /// A refused connection; the client sees `connect_error` with this message.
 #[derive(Debug, thiserror::Error)]
 #[error("unauthorized: {0}")]
-pub struct Unauthorized(String);
+pub struct Unauthorized(pub String);
 
 /// Socket.IO builder with Switchboard's limits.
 pub fn builder() -> SocketIoBuilder {
@@ -72,7 +72,8 @@ pub fn builder() -> SocketIoBuilder {
 
 /// Register both namespaces on `io`.
 pub fn register(io: &SocketIo) {
-    io.ns("/", app::on_connect.with(auth_middleware));
+    // Middlewares run last-added first: auth, then the namespace's setup.
+    io.ns("/", app::on_connect.with(app::setup).with(auth_middleware));
     io.ns("/webrtc", webrtc::on_connect.with(auth_middleware));
 }
 

@@ -8,8 +8,11 @@ use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 pub mod chats;
+pub mod todos;
 pub mod users;
 
+pub use chats::{Chat, ChatMember, Message, MessageSender};
+pub use todos::Todo;
 pub use users::User;
 
 /// Errors of the store.
@@ -85,4 +88,9 @@ pub fn now() -> String {
 /// True when the error is a UNIQUE constraint violation.
 pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
+}
+
+/// True when the error is a FOREIGN KEY constraint violation.
+pub(crate) fn is_foreign_key_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.is_foreign_key_violation())
 }

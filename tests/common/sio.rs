@@ -31,7 +31,12 @@ pub enum Connect {
 }
 
 /// Connect to `ns` at `base` with an optional auth payload and extra headers.
-pub async fn connect(base: &str, ns: &str, auth: Option<Value>, headers: &[(&str, &str)]) -> Connect {
+pub async fn connect(
+    base: &str,
+    ns: &str,
+    auth: Option<Value>,
+    headers: &[(&str, &str)],
+) -> Connect {
     let url = format!(
         "{}/socket.io/?EIO=4&transport=websocket",
         base.replace("http://", "ws://")
@@ -43,13 +48,19 @@ pub async fn connect(base: &str, ns: &str, auth: Option<Value>, headers: &[(&str
             v.parse().expect("value"),
         );
     }
-    let (ws, _) = tokio_tungstenite::connect_async(req).await.expect("ws connect");
+    let (ws, _) = tokio_tungstenite::connect_async(req)
+        .await
+        .expect("ws connect");
     let (mut sink, mut stream) = ws.split();
     let (out_tx, mut out_rx) = mpsc::unbounded_channel::<String>();
     let (ev_tx, ev_rx) = mpsc::unbounded_channel();
     let (ack_tx, ack_rx) = mpsc::unbounded_channel();
     let (conn_tx, mut conn_rx) = mpsc::unbounded_channel::<Result<String, String>>();
-    let prefix = if ns == "/" { String::new() } else { format!("{ns},") };
+    let prefix = if ns == "/" {
+        String::new()
+    } else {
+        format!("{ns},")
+    };
     tokio::spawn(async move {
         while let Some(m) = out_rx.recv().await {
             if sink.send(Message::text(m)).await.is_err() {
@@ -82,11 +93,11 @@ pub async fn connect(base: &str, ns: &str, auth: Option<Value>, headers: &[(&str
                 let _ = conn_tx.send(Err(v["message"].as_str().unwrap_or_default().to_owned()));
             } else if let Some(rest) = t.strip_prefix("42") {
                 let body = rest.strip_prefix(p.as_str()).unwrap_or(rest);
-                if let Ok(Value::Array(mut a)) = serde_json::from_str::<Value>(body) {
-                    if !a.is_empty() {
-                        let name = a.remove(0).as_str().unwrap_or_default().to_owned();
-                        let _ = ev_tx.send((name, a.into_iter().next().unwrap_or(Value::Null)));
-                    }
+                if let Ok(Value::Array(mut a)) = serde_json::from_str::<Value>(body)
+                    && !a.is_empty()
+                {
+                    let name = a.remove(0).as_str().unwrap_or_default().to_owned();
+                    let _ = ev_tx.send((name, a.into_iter().next().unwrap_or(Value::Null)));
                 }
             } else if let Some(rest) = t.strip_prefix("43") {
                 let body = rest.strip_prefix(p.as_str()).unwrap_or(rest);
@@ -124,14 +135,18 @@ pub async fn connect_ok(base: &str, ns: &str, token: &str) -> Client {
 impl Client {
     /// Emit without ack.
     pub fn emit(&self, event: &str, data: Value) {
-        let _ = self.out.send(format!("42{}{}", self.ns, json!([event, data])));
+        let _ = self
+            .out
+            .send(format!("42{}{}", self.ns, json!([event, data])));
     }
 
     /// Emit and wait for the ack (5 s).
     pub async fn call(&mut self, event: &str, data: Value) -> Value {
         let id = self.next_ack;
         self.next_ack += 1;
-        let _ = self.out.send(format!("42{}{id}{}", self.ns, json!([event, data])));
+        let _ = self
+            .out
+            .send(format!("42{}{id}{}", self.ns, json!([event, data])));
         let wait = async {
             while let Some((got, v)) = self.acks.recv().await {
                 if got == id {
@@ -172,6 +187,15 @@ impl Client {
         let (hit, keep): (Vec<_>, Vec<_>) = self.pending.drain(..).partition(|(n, _)| n == event);
         self.pending = keep;
         hit.into_iter().map(|(_, v)| v).collect()
+    }
+
+    /// Everything received so far and not yet consumed, in arrival order
+    /// (without waiting).
+    pub fn drain_all(&mut self) -> Vec<(String, Value)> {
+        while let Ok(e) = self.events.try_recv() {
+            self.pending.push(e);
+        }
+        std::mem::take(&mut self.pending)
     }
 
     /// Close the connection.
