@@ -6,6 +6,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use switchboard::auth::TokenService;
 use switchboard::config::{Config, SecretArgs, parse_duration};
+use switchboard::turn::server::{TurnServer, TurnServerConfig};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
@@ -88,9 +89,19 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
     config.ice = config.ice.normalized();
     let listener = switchboard::app::bind(&config).await?;
     let addr = listener.local_addr()?;
-    let app = switchboard::App::build(config).await?;
+    let turn = if config.ice.turn {
+        let t = TurnServer::start(TurnServerConfig::from_ice_args(&config.ice)?).await?;
+        tracing::info!(url = %t.url(), "embedded TURN server listening");
+        Some(t)
+    } else {
+        None
+    };
+    let app = switchboard::App::build_with_turn(config, turn.as_ref().map(|t| t.url())).await?;
     tracing::info!(%addr, "switchboard listening");
     app.serve(listener, shutdown_signal()).await?;
+    if let Some(t) = turn {
+        t.close().await?;
+    }
     tracing::info!("bye");
     Ok(())
 }

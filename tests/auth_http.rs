@@ -18,7 +18,9 @@ async fn register_login_me_logout() {
     assert_eq!(res.status(), 201);
     let cookie = res.headers()["set-cookie"].to_str().unwrap().to_owned();
     assert!(cookie.starts_with("access_token="), "{cookie}");
-    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && cookie.contains("Path=/"));
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && cookie.contains("Path=/")
+    );
     let body: serde_json::Value = res.json().await.unwrap();
     assert_eq!(body["user"]["email"], "ann@example.com");
 
@@ -75,9 +77,17 @@ async fn register_login_me_logout() {
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
-    let out = http.post(format!("{}/auth/logout", app.base)).send().await.unwrap();
+    let out = http
+        .post(format!("{}/auth/logout", app.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(out.status(), 204);
-    let res = http.get(format!("{}/auth/me", app.base)).send().await.unwrap();
+    let res = http
+        .get(format!("{}/auth/me", app.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 401);
 }
 
@@ -86,9 +96,19 @@ async fn foreign_origin_is_refused_before_a_session_exists() {
     let app = spawn_app().await;
     let url = format!("{}/socket.io/?EIO=4&transport=polling", app.base);
     let c = reqwest::Client::new();
-    let res = c.get(&url).header("Origin", "http://evil.example").send().await.unwrap();
+    let res = c
+        .get(&url)
+        .header("Origin", "http://evil.example")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 403);
-    let res = c.get(&url).header("Origin", "http://localhost:5173").send().await.unwrap();
+    let res = c
+        .get(&url)
+        .header("Origin", "http://localhost:5173")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
     assert_eq!(
         res.headers()["access-control-allow-origin"],

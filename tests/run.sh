@@ -1,28 +1,55 @@
 #!/usr/bin/env bash
-# The test command: installs what the tests need (when missing), builds,
-# and runs every suite. Usage: bash tests/run.sh
+# The test command. On a fresh machine (as root) it installs what the suites
+# need from Debian and npm, builds the server and the web client, and runs:
+#   1. Rust unit and integration tests (cargo test: in-process app on port 0,
+#      webrtc-rs peers, embedded TURN and coturn relays),
+#   2. the socket.io-client compatibility suite (tests/compat, node --test),
+#   3. the browser end-to-end suite (web/e2e: Debian Chromium + playwright-core,
+#      run inside a network namespace that has only `lo`).
+# Usage: bash tests/run.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 
-need_apt=()
-command -v node >/dev/null || need_apt+=(nodejs npm)
-if [ ${#need_apt[@]} -gt 0 ]; then
-  if [ "$(id -u)" = 0 ]; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
-  else
-    echo "missing: ${need_apt[*]} (install them, or run as root)" >&2; exit 1
+# --- system packages -------------------------------------------------------
+missing=()
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+command -v turnserver >/dev/null || missing+=(coturn)
+command -v ip >/dev/null || missing+=(iproute2)
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "tests/run.sh: missing ${missing[*]}; install them or run as root" >&2
+    exit 1
   fi
+  echo "== installing ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+# The coturn package starts a system turnserver on install on some setups;
+# the tests start their own on loopback with their own config.
+systemctl disable --now coturn >/dev/null 2>&1 || true
 
+# --- builds ----------------------------------------------------------------
 echo "== cargo build"
 cargo build --all-targets
-echo "== cargo test (Rust unit and integration tests)"
+echo "== npm ci (tests/compat, web)"
+npm ci --prefix tests/compat --no-audit --no-fund --loglevel=error
+npm ci --prefix web --no-audit --no-fund --loglevel=error
+echo "== web build"
+npm run build --prefix web
+
+export SWITCHBOARD_BIN="$ROOT/target/debug/switchboard"
+
+# --- suites ----------------------------------------------------------------
+echo "== cargo test"
 cargo test --all-targets
 
-if [ -f tests/compat/package.json ]; then
-  echo "== socket.io-client compatibility suite"
-  npm ci --prefix tests/compat --no-audit --no-fund
-  SWITCHBOARD_BIN="$ROOT/target/debug/switchboard" npm test --prefix tests/compat
-fi
+echo "== socket.io-client compatibility suite"
+npm test --prefix tests/compat
+
+echo "== browser end-to-end suite (netns with only lo)"
+bash web/e2e/run.sh
+
 echo "== all suites passed"

@@ -54,7 +54,10 @@ async fn rooms_relay_and_cleanup() {
 
     // Relay between room mates, refusal for outsiders, validation.
     let ok = b
-        .call("offer", json!({"to": a.sid, "sdp": {"type": "offer", "sdp": "v=0"}}))
+        .call(
+            "offer",
+            json!({"to": a.sid, "sdp": {"type": "offer", "sdp": "v=0"}}),
+        )
         .await;
     assert_eq!(ok, json!({"success": true}));
     let offer = a.recv("offer").await;
@@ -62,12 +65,18 @@ async fn rooms_relay_and_cleanup() {
     assert_eq!(offer["fromUser"]["username"], "bobby");
     assert_eq!(offer["sdp"]["sdp"], "v=0");
     let denied = c
-        .call("offer", json!({"to": a.sid, "sdp": {"type": "offer", "sdp": "v=0"}}))
+        .call(
+            "offer",
+            json!({"to": a.sid, "sdp": {"type": "offer", "sdp": "v=0"}}),
+        )
         .await;
     assert_eq!(denied["error"], "peer_not_in_room");
     let big = "a".repeat(64 * 1024 + 1);
     let too_big = b
-        .call("answer", json!({"to": a.sid, "sdp": {"type": "answer", "sdp": big}}))
+        .call(
+            "answer",
+            json!({"to": a.sid, "sdp": {"type": "answer", "sdp": big}}),
+        )
         .await;
     assert_eq!(too_big["error"], "invalid_payload");
     let malformed = b.call("ice-candidate", json!({"candidate": 3})).await;

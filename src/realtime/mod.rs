@@ -74,7 +74,10 @@ pub fn builder() -> SocketIoBuilder {
 pub fn register(io: &SocketIo) {
     // Middlewares run last-added first: auth, then the namespace's setup.
     io.ns("/", app::on_connect.with(app::setup).with(auth_middleware));
-    io.ns("/webrtc", webrtc::on_connect.with(auth_middleware));
+    io.ns(
+        "/webrtc",
+        webrtc::on_connect.with(webrtc::setup).with(auth_middleware),
+    );
 }
 
 /// Authenticate the handshake: token from `auth.token`, query `token`,

@@ -13,17 +13,15 @@ use socketioxide::extract::{SocketRef, State, TryData};
 use socketioxide::socket::{DisconnectReason, Sid};
 
 use super::events::{self, FromUser, PeerInfo, PeerJoined, PeerLeft, RoomRequest};
-use super::{EventError, Reply, SocketUser, Ticket, socket_user};
+use super::{EventError, Reply, SocketUser, Ticket, Unauthorized, socket_user};
 use crate::app::AppState;
 use crate::rooms::JoinError;
 
-/// Connect handler: join the personal room, register event handlers.
-pub async fn on_connect(s: SocketRef, State(_state): State<AppState>) {
-    let Some(user) = socket_user(&s) else {
-        // The auth middleware always sets the user; refuse politely if not.
-        let _ = s.disconnect();
-        return;
-    };
+/// Connect middleware (runs after auth, before the client is told it is
+/// connected): join the personal room and register every event handler, so
+/// an event the client emits right on `connect` always finds its handler.
+pub async fn setup(s: SocketRef) -> Result<(), Unauthorized> {
+    let user = socket_user(&s).ok_or_else(|| Unauthorized("no user".into()))?;
     s.join(user.room());
     tracing::info!(user_id = %user.id, socket_id = %s.id, ns = s.ns(), "socket connected");
     s.on(events::PING, on_ping);
@@ -34,7 +32,11 @@ pub async fn on_connect(s: SocketRef, State(_state): State<AppState>) {
     s.on(events::ICE_CANDIDATE, on_ice_candidate);
     s.on(events::ICE_SERVERS, on_ice_servers);
     s.on_disconnect(on_disconnect);
+    Ok(())
 }
+
+/// Connect handler: nothing left to do once connected.
+pub async fn on_connect() {}
 
 fn invalid(message: impl Into<String>) -> EventError {
     EventError::new("invalid_payload", message)

@@ -3,6 +3,8 @@
 //! username `<expiry-unix>:<userId>`, credential
 //! `base64(HMAC-SHA1(secret, username))`.
 
+pub mod server;
+
 use std::time::Duration;
 
 use base64::Engine;
