@@ -5,7 +5,9 @@
 #      webrtc-rs peers, embedded TURN and coturn relays),
 #   2. the socket.io-client compatibility suite (tests/compat, node --test),
 #   3. the browser end-to-end suite (web/e2e: Debian Chromium + playwright-core,
-#      run inside a network namespace that has only `lo`).
+#      run inside a network namespace that has only `lo`),
+#   4. a Chromium page and the headless webrtc-rs peer (examples/peer.rs)
+#      calling each other through the server (tests/webrtc-browser, same netns setup).
 # Usage: bash tests/run.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -49,7 +51,11 @@ cargo test --all-targets
 echo "== socket.io-client compatibility suite"
 npm test --prefix tests/compat
 
-echo "== browser end-to-end suite (netns with only lo)"
+echo "== browser end-to-end suite: web client (netns with only lo)"
 bash web/e2e/run.sh
+
+echo "== Chromium <-> webrtc-rs peer through Switchboard (netns with only lo)"
+cargo build --example peer
+PEER_BIN="$ROOT/target/debug/examples/peer" bash tests/webrtc-browser/run.sh
 
 echo "== all suites passed"
