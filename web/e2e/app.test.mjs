@@ -25,6 +25,23 @@ async function waitConnected(page, testId = 'app-connection') {
 
 /** Waits until this page shows `peerName`'s video playing over a connected RTCPeerConnection. */
 async function waitRemoteVideo(page, peerName, exceptPeerId = null) {
+  try {
+    return await waitRemoteVideoInner(page, peerName, exceptPeerId)
+  } catch (e) {
+    const state = await page
+      .evaluate(() =>
+        [...document.querySelectorAll('[data-testid=remote-tile]')].map((t) => {
+          const v = t.querySelector('video')
+          return { ...t.dataset, videoWidth: v?.videoWidth, paused: v?.paused, currentTime: v?.currentTime, readyState: v?.readyState }
+        }),
+      )
+      .catch(() => 'page gone')
+    await screenshot(page, `failed-remote-video-${peerName}`).catch(() => {})
+    throw new Error(`${e.message}\nremote tiles: ${JSON.stringify(state)}`)
+  }
+}
+
+async function waitRemoteVideoInner(page, peerName, exceptPeerId) {
   return until(
     page,
     ([name, except]) => {
@@ -180,6 +197,14 @@ describe('Switchboard web client', () => {
     assert.equal(seenByA.peerId, await b1.getByTestId('call').getAttribute('data-peer-id'))
     assert.equal(seenByB.peerId, await a1.getByTestId('call').getAttribute('data-peer-id'))
     await b1.locator(`[data-testid=roster-peer][data-username="${alice.username}"]`).waitFor({ timeout: T })
+
+    // The peer connections use the ICE servers from the join ack: the server's TURN with credentials.
+    const ice = await a1.evaluate(() => window.__switchboard.call.iceServersInUse())
+    assert.equal(ice.length, 1)
+    const turn = ice[0].find((s) => [].concat(s.urls).some((u) => u.startsWith(server.turnUrl)))
+    assert.ok(turn, `no ${server.turnUrl} in ${JSON.stringify(ice)}`)
+    assert.match(turn.username, /^\d+:/)
+    assert.ok(turn.credential)
 
     // Camera off shows the avatar instead of the local video.
     await a1.getByTestId('toggle-cam').click()

@@ -2,6 +2,7 @@
 // launch Debian's Chromium through playwright-core, keep artifacts.
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
+import dgram from 'node:dgram'
 import { createWriteStream, existsSync, mkdirSync } from 'node:fs'
 import net from 'node:net'
 import { dirname, join, resolve } from 'node:path'
@@ -27,6 +28,17 @@ export const CHROMIUM_ARGS = [
   '--disable-gpu',
   '--no-first-run',
 ]
+
+function freeUdpPort() {
+  return new Promise((res, rej) => {
+    const sock = dgram.createSocket('udp4')
+    sock.on('error', rej)
+    sock.bind(0, '127.0.0.1', () => {
+      const { port } = sock.address()
+      sock.close(() => res(port))
+    })
+  })
+}
 
 function freePort() {
   return new Promise((res, rej) => {
@@ -54,6 +66,7 @@ export async function startServer(extraEnv = {}) {
   const dist = join(WEB_DIR, 'dist')
   if (!existsSync(join(dist, 'index.html'))) throw new Error(`${dist}/index.html missing: run 'npm run build' in web/`)
   const port = await freePort()
+  const turnPort = await freeUdpPort()
   const url = `http://127.0.0.1:${port}`
   const env = {
     ...process.env,
@@ -61,6 +74,12 @@ export async function startServer(extraEnv = {}) {
     JWT_SECRET: randomBytes(32).toString('hex'),
     WEB_DIR: dist,
     CORS_ORIGINS: url,
+    // ICE stays on loopback: no public STUN, the embedded TURN server on 127.0.0.1.
+    STUN_URLS: '',
+    TURN_ENABLED: 'true',
+    TURN_LISTEN: `127.0.0.1:${turnPort}`,
+    TURN_RELAY_IP: '127.0.0.1',
+    TURN_SECRET: randomBytes(16).toString('hex'),
     RUST_LOG: process.env.RUST_LOG ?? 'info',
     ...extraEnv,
   }
@@ -95,6 +114,7 @@ export async function startServer(extraEnv = {}) {
   return {
     url,
     port,
+    turnUrl: `turn:127.0.0.1:${turnPort}`,
     async stop() {
       if (exited) return
       const done = new Promise((r) => child.once('exit', r))

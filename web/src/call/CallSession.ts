@@ -203,6 +203,11 @@ export class CallSession {
     }
   }
 
+  /** The ICE servers each peer connection was created with (from the join ack). */
+  iceServersInUse(): RTCIceServer[][] {
+    return [...this.links.values()].map((l) => l.pc.getConfiguration().iceServers ?? [])
+  }
+
   changed() {
     this.onChange(this.view())
   }
