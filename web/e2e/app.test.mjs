@@ -133,7 +133,7 @@ describe('Switchboard web client', () => {
     await screenshot(a1, '04-todos')
   })
 
-  test('two users chat: unread badge, typing indicator and messages both ways', async () => {
+  test('two users chat: unread badge, typing indicator, presence and messages both ways', async () => {
     b1 = await ctxB.newPage()
     await register(b1, server.url, bob)
     await waitConnected(b1)
@@ -173,10 +173,17 @@ describe('Switchboard web client', () => {
     await screenshot(a1, '06-chat-alice')
     await screenshot(b1, '07-chat-bob')
 
-    // History survives a reload (GET /chats/:id/messages).
-    await b1.reload()
+    // Presence: Bob closing his only page shows him offline to Alice, coming back online.
+    await a1.locator('.conv-head .presence.on').waitFor({ timeout: T })
+    await b1.close()
+    await a1.locator('.conv-head .presence:not(.on)').waitFor({ timeout: T })
+    b1 = await ctxB.newPage()
+    // History survives (GET /chats/:id/messages).
+    await b1.goto(`${server.url}/#/chats`)
+    await b1.locator('[data-testid=chat-item]', { hasText: alice.username }).click({ timeout: T })
     await b1.locator('[data-testid=message-text]', { hasText: hello }).waitFor({ timeout: T })
     await b1.locator('[data-testid=message-text]', { hasText: reply }).waitFor({ timeout: T })
+    await a1.locator('.conv-head .presence.on').waitFor({ timeout: T })
   })
 
   test("both users join a call and each sees the other's remote video playing", async () => {

@@ -36,7 +36,8 @@ export function ChatsPage({ socket, user, chats, chatId }: { socket: AppSocket |
         <ul>
           {chats.chats.map((c) => {
             const others = c.participants.filter((p) => p.id !== user.id)
-            const isOnline = others.some((p) => chats.online[p.id])
+            // Presence is only shown once known (presence:update, or the user just wrote or typed).
+            const isOnline = others.length === 1 ? chats.online[others[0].id] : undefined
             const typing = chats.typing[c.id] ?? []
             return (
               <li key={c.id}>
@@ -46,7 +47,7 @@ export function ChatsPage({ socket, user, chats, chatId }: { socket: AppSocket |
                   data-testid="chat-item"
                   data-chat-id={c.id}
                 >
-                  <Avatar name={chatTitle(c, user)} size={40} online={others.length === 1 ? isOnline : undefined} />
+                  <Avatar name={chatTitle(c, user)} size={40} online={isOnline} />
                   <div className="chat-item-body">
                     <div className="chat-item-top">
                       <span className="chat-item-title">{chatTitle(c, user)}</span>
@@ -260,7 +261,7 @@ function Conversation({ socket, user, chat, chats }: { socket: AppSocket | null;
         <a className="icon-btn back" href={href({ page: 'chats', chatId: null })} aria-label="Back to chats">
           ‹
         </a>
-        <Avatar name={chatTitle(chat, user)} size={38} online={others.length === 1 ? !!chats.online[others[0].id] : undefined} />
+        <Avatar name={chatTitle(chat, user)} size={38} online={others.length === 1 ? chats.online[others[0].id] : undefined} />
         <div className="conv-title">
           <h2 data-testid="conversation-title">{chatTitle(chat, user)}</h2>
           <span className="muted small">

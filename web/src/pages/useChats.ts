@@ -14,6 +14,7 @@ export interface ChatsStore {
   chats: Chat[]
   loaded: boolean
   error: string | null
+  /** Known presence: true/false once the server told us (or the user just acted); absent when unknown. */
   online: Record<string, boolean>
   typing: Record<string, TypingUser[]>
   /** The chat the user is looking at; its new messages do not count as unread. */
@@ -90,6 +91,8 @@ export function useChats(socket: AppSocket | null, me: User): ChatsStore {
       return next.sort(byActivity)
     })
     if (!known) reload()
+    // Whoever just sent a message is connected.
+    if (m.sender.id !== me.id) setOnline((o) => (o[m.sender.id] ? o : { ...o, [m.sender.id]: true }))
     if (viewing && m.sender.id !== me.id) api.markRead(m.chatId).catch(() => {})
     // A message ends that sender's typing.
     setTyping((t) => ({ ...t, [m.chatId]: (t[m.chatId] ?? []).filter((u) => u.userId !== m.sender.id) }))
@@ -99,6 +102,7 @@ export function useChats(socket: AppSocket | null, me: User): ChatsStore {
 
   useSocketEvent(socket, 'typing', ({ chatId, userId, username, isTyping }) => {
     if (userId === me.id) return
+    setOnline((o) => (o[userId] ? o : { ...o, [userId]: true }))
     setTyping((t) => {
       const others = (t[chatId] ?? []).filter((u) => u.userId !== userId)
       return { ...t, [chatId]: isTyping ? [...others, { userId, username, until: Date.now() + 6000 }] : others }
