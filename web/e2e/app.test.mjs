@@ -186,6 +186,27 @@ describe('Switchboard web client', () => {
     await a1.locator('.conv-head .presence.on').waitFor({ timeout: T })
   })
 
+  test('long history is paged: the newest 50 first, older ones on demand', async () => {
+    const chatId = await b1.locator('[data-testid=chat-item]', { hasText: alice.username }).getAttribute('data-chat-id')
+    const acks = await a1.evaluate(async (chatId) => {
+      const s = window.__switchboard.app
+      const out = []
+      for (let i = 1; i <= 55; i++) out.push(await s.timeout(5000).emitWithAck('message:send', { chatId, text: `bulk ${i}` }))
+      return out.map((r) => r.success)
+    }, chatId)
+    assert.equal(acks.filter(Boolean).length, 55)
+    await b1.locator('[data-testid=message-text]', { hasText: 'bulk 55' }).waitFor({ timeout: T })
+
+    await b1.reload()
+    await b1.locator('[data-testid=message-text]', { hasText: 'bulk 55' }).waitFor({ timeout: T })
+    assert.equal(await b1.getByTestId('message').count(), 50)
+    assert.equal(await b1.getByTestId('message-text').first().textContent(), 'bulk 6')
+    await b1.getByRole('button', { name: 'Load earlier messages' }).click()
+    await b1.locator('[data-testid=message-text]', { hasText: 'Hello Bob' }).waitFor({ timeout: T })
+    assert.equal(await b1.getByTestId('message').count(), 57)
+    await b1.getByRole('button', { name: 'Load earlier messages' }).waitFor({ state: 'detached', timeout: T })
+  })
+
   test("both users join a call and each sees the other's remote video playing", async () => {
     await a2.close()
     await a1.goto(`${server.url}/#/call/${room}`)
@@ -274,6 +295,16 @@ describe('Switchboard web client', () => {
     await waitConnected(a1)
     await a1.locator('[data-testid=todo-item]', { hasText: firstTodo }).waitFor({ timeout: T })
     assert.equal(await a1.locator('[data-testid=todo-item]').count(), 1)
+
+    // Signing out clears the cookie: a reload stays on the sign-in page.
+    await a1.getByRole('button', { name: 'Sign out' }).click()
+    await a1.getByTestId('auth-submit').waitFor({ timeout: T })
+    await a1.reload()
+    await a1.getByTestId('auth-submit').waitFor({ timeout: T })
+    await a1.fill('input[name=email]', alice.email)
+    await a1.fill('input[name=password]', PASSWORD)
+    await a1.getByTestId('auth-submit').click()
+    await waitConnected(a1)
   })
 
   test('a lost connection is shown while the client keeps retrying', async () => {
