@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::Request;
+use axum::serve::ListenerExt;
 use socketioxide::SocketIo;
 use socketioxide::layer::SocketIoLayer;
 use tokio::net::TcpListener;
@@ -138,6 +139,13 @@ impl App {
             io.close().await;
             let _ = tx.send(());
         };
+        // Signalling messages are small and latency-bound: never let Nagle's
+        // algorithm hold one back waiting for the previous one's ACK.
+        let listener = listener.tap_io(|tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %e, "TCP_NODELAY not set");
+            }
+        });
         axum::serve(listener, self.router)
             .with_graceful_shutdown(graceful)
             .await
@@ -148,12 +156,23 @@ impl App {
     }
 }
 
-/// Bind `host:port` from the configuration.
+/// Pending connections the kernel queues before `accept` (connect storms).
+const LISTEN_BACKLOG: u32 = 4096;
+
+/// Bind `host:port` from the configuration, with a deep accept backlog.
 pub async fn bind(config: &Config) -> Result<TcpListener, StartError> {
     let addr = SocketAddr::new(config.host, config.port);
-    TcpListener::bind(addr)
-        .await
-        .map_err(|source| StartError::Bind { addr, source })
+    let bind = || -> std::io::Result<TcpListener> {
+        let socket = if addr.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()?
+        } else {
+            tokio::net::TcpSocket::new_v6()?
+        };
+        socket.set_reuseaddr(true)?;
+        socket.bind(addr)?;
+        socket.listen(LISTEN_BACKLOG)
+    };
+    bind().map_err(|source| StartError::Bind { addr, source })
 }
 
 fn router(state: AppState, io_layer: SocketIoLayer) -> Router {

@@ -8,6 +8,7 @@ pub mod events;
 pub mod origin;
 pub mod webrtc;
 
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -20,7 +21,7 @@ use socketioxide::handler::{ConnectHandler, FromMessageParts};
 use socketioxide::socket::Socket;
 use socketioxide::{SocketIo, SocketIoBuilder};
 use socketioxide_core::Value;
-use tokio::sync::Notify;
+use tokio::sync::oneshot;
 
 use crate::app::AppState;
 use crate::auth::token::find_token;
@@ -172,6 +173,15 @@ impl Reply {
         }
     }
 
+    /// Ack `{success: true}`.
+    pub fn success(self) {
+        #[derive(Serialize)]
+        struct Success {
+            success: bool,
+        }
+        self.ack(&Success { success: true });
+    }
+
     /// Answer an error: `{success: false, error, message}` in the ack, or an
     /// `error` event `{error, message}` when no ack was asked for.
     pub fn error(self, err: EventError) {
@@ -189,12 +199,26 @@ impl Reply {
 
 /// Keeps one socket's events in arrival order. Socket.IO spawns a task per
 /// event, so two events of one socket may otherwise be handled out of order;
-/// the [`Ticket`] extractor runs synchronously in arrival order.
+/// the [`Ticket`] extractor runs synchronously in arrival order, and each
+/// handler waits for its [`Turn`]. In the common case (tasks already run in
+/// order) waiting costs one uncontended lock and no allocation; a task that
+/// runs early parks on a oneshot that only its predecessor's finish fires.
 #[derive(Debug, Default)]
 pub struct Sequencer {
     next: AtomicU64,
-    serving: AtomicU64,
-    notify: Notify,
+    state: std::sync::Mutex<SeqState>,
+}
+
+#[derive(Debug, Default)]
+struct SeqState {
+    serving: u64,
+    parked: HashMap<u64, oneshot::Sender<()>>,
+}
+
+impl Sequencer {
+    fn lock(&self) -> std::sync::MutexGuard<'_, SeqState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
 }
 
 /// A place in the socket's event order; hold [`Turn`] while handling.
@@ -213,7 +237,7 @@ impl FromMessageParts<LocalAdapter> for Ticket {
         let seq = s.extensions.get::<Arc<Sequencer>>();
         let n = seq
             .as_ref()
-            .map(|q| q.next.fetch_add(1, Ordering::SeqCst))
+            .map(|q| q.next.fetch_add(1, Ordering::Relaxed))
             .unwrap_or(0);
         Ok(Ticket { seq, n })
     }
@@ -228,14 +252,19 @@ impl Ticket {
     /// Wait until every earlier event of this socket has been handled.
     pub async fn turn(self) -> Turn {
         if let Some(seq) = &self.seq {
-            loop {
-                let notified = seq.notify.notified();
-                tokio::pin!(notified);
-                notified.as_mut().enable();
-                if seq.serving.load(Ordering::SeqCst) == self.n {
-                    break;
+            let rx = {
+                let mut st = seq.lock();
+                if st.serving == self.n {
+                    None
+                } else {
+                    let (tx, rx) = oneshot::channel();
+                    st.parked.insert(self.n, tx);
+                    Some(rx)
                 }
-                notified.await;
+            };
+            if let Some(rx) = rx {
+                // The sender lives in `parked` until our predecessor finishes.
+                let _ = rx.await;
             }
         }
         Turn { seq: self.seq }
@@ -245,8 +274,12 @@ impl Ticket {
 impl Drop for Turn {
     fn drop(&mut self) {
         if let Some(seq) = &self.seq {
-            seq.serving.fetch_add(1, Ordering::SeqCst);
-            seq.notify.notify_waiters();
+            let mut st = seq.lock();
+            st.serving += 1;
+            let next = st.serving;
+            if let Some(tx) = st.parked.remove(&next) {
+                let _ = tx.send(());
+            }
         }
     }
 }

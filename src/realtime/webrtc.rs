@@ -187,7 +187,7 @@ async fn on_room_leave(
     if let Some((me, rest)) = state.rooms.leave(&req.room_id, s.id.as_str()) {
         announce_left(&io, &req.room_id, &me, &rest, "left");
     }
-    reply.ack(&json!({ "success": true }));
+    reply.success();
 }
 
 async fn on_disconnect(
@@ -219,10 +219,20 @@ pub struct SessionDescription {
     pub sdp: String,
 }
 
-#[derive(Deserialize)]
-struct SdpIn {
+/// `offer` / `answer` from a client.
+#[derive(Debug, Deserialize)]
+pub struct SdpIn {
     to: String,
     sdp: SessionDescription,
+}
+
+/// `offer` / `answer` as the target receives it (borrows, no copy of the SDP).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SdpOut<'a> {
+    from: &'a str,
+    from_user: FromUser<'a>,
+    sdp: &'a SessionDescription,
 }
 
 /// `RTCIceCandidateInit`.
@@ -242,13 +252,21 @@ pub struct IceCandidate {
     pub username_fragment: Option<String>,
 }
 
-#[derive(Deserialize)]
-struct CandidateIn {
+/// `ice-candidate` from a client (`candidate: null` ends the candidates).
+#[derive(Debug, Deserialize)]
+pub struct CandidateIn {
     to: String,
     candidate: Option<IceCandidate>,
 }
 
-/// Check `to` and that the two peers share a room; on success the target.
+/// `ice-candidate` as the target receives it.
+#[derive(Serialize)]
+struct CandidateOut<'a> {
+    from: &'a str,
+    candidate: &'a Option<IceCandidate>,
+}
+
+/// Check `to` and that the two peers share a room.
 fn check_route(s: &SocketRef, state: &AppState, to: &str) -> Result<(), EventError> {
     if to.is_empty() || to.len() > 64 {
         return Err(invalid("`to` must be a peer id"));
@@ -278,37 +296,38 @@ fn relay_to(
     }
 }
 
-async fn relay_sdp(
-    s: SocketRef,
-    io: SocketIo,
-    state: AppState,
-    ticket: Ticket,
-    reply: Reply,
-    data: Result<Value, impl std::fmt::Display>,
-    event: &'static str,
-) {
-    let _turn = ticket.turn().await;
-    let result = (|| {
-        let req: SdpIn = parse(data)?;
-        if req.sdp.kind != event {
-            return Err(invalid(format!("sdp.type must be \"{event}\"")));
-        }
-        if req.sdp.sdp.len() > events::MAX_SDP_BYTES {
-            return Err(invalid("sdp exceeds 64 KiB"));
-        }
-        check_route(&s, &state, &req.to)?;
-        let user: Arc<SocketUser> = socket_user(&s).ok_or_else(|| invalid("no user"))?;
-        let out = json!({
-            "from": s.id.as_str(),
-            "fromUser": FromUser { id: &user.id, username: &user.username },
-            "sdp": req.sdp,
-        });
-        relay_to(&io, &req.to, event, &out)
-    })();
+fn answer(reply: Reply, result: Result<(), EventError>) {
     match result {
-        Ok(()) => reply.ack(&json!({ "success": true })),
+        Ok(()) => reply.success(),
         Err(e) => reply.error(e),
     }
+}
+
+fn relay_sdp(
+    s: &SocketRef,
+    io: &SocketIo,
+    state: &AppState,
+    data: Result<SdpIn, impl std::fmt::Display>,
+    event: &'static str,
+) -> Result<(), EventError> {
+    let req = data.map_err(|e| invalid(e.to_string()))?;
+    if req.sdp.kind != event {
+        return Err(invalid(format!("sdp.type must be \"{event}\"")));
+    }
+    if req.sdp.sdp.len() > events::MAX_SDP_BYTES {
+        return Err(invalid("sdp exceeds 64 KiB"));
+    }
+    check_route(s, state, &req.to)?;
+    let user: Arc<SocketUser> = socket_user(s).ok_or_else(|| invalid("no user"))?;
+    let out = SdpOut {
+        from: s.id.as_str(),
+        from_user: FromUser {
+            id: &user.id,
+            username: &user.username,
+        },
+        sdp: &req.sdp,
+    };
+    relay_to(io, &req.to, event, &out)
 }
 
 async fn on_offer(
@@ -317,9 +336,10 @@ async fn on_offer(
     State(state): State<AppState>,
     ticket: Ticket,
     reply: Reply,
-    TryData(data): TryData<Value>,
+    TryData(data): TryData<SdpIn>,
 ) {
-    relay_sdp(s, io, state, ticket, reply, data, events::OFFER).await;
+    let _turn = ticket.turn().await;
+    answer(reply, relay_sdp(&s, &io, &state, data, events::OFFER));
 }
 
 async fn on_answer(
@@ -328,9 +348,33 @@ async fn on_answer(
     State(state): State<AppState>,
     ticket: Ticket,
     reply: Reply,
-    TryData(data): TryData<Value>,
+    TryData(data): TryData<SdpIn>,
 ) {
-    relay_sdp(s, io, state, ticket, reply, data, events::ANSWER).await;
+    let _turn = ticket.turn().await;
+    answer(reply, relay_sdp(&s, &io, &state, data, events::ANSWER));
+}
+
+fn relay_candidate(
+    s: &SocketRef,
+    io: &SocketIo,
+    state: &AppState,
+    data: Result<CandidateIn, impl std::fmt::Display>,
+) -> Result<(), EventError> {
+    let req = data.map_err(|e| invalid(e.to_string()))?;
+    if let Some(c) = &req.candidate {
+        let size = c.candidate.len()
+            + c.sdp_mid.as_deref().map_or(0, str::len)
+            + c.username_fragment.as_deref().map_or(0, str::len);
+        if size > events::MAX_CANDIDATE_BYTES {
+            return Err(invalid("candidate exceeds 2 KiB"));
+        }
+    }
+    check_route(s, state, &req.to)?;
+    let out = CandidateOut {
+        from: s.id.as_str(),
+        candidate: &req.candidate,
+    };
+    relay_to(io, &req.to, events::ICE_CANDIDATE, &out)
 }
 
 async fn on_ice_candidate(
@@ -339,27 +383,10 @@ async fn on_ice_candidate(
     State(state): State<AppState>,
     ticket: Ticket,
     reply: Reply,
-    TryData(data): TryData<Value>,
+    TryData(data): TryData<CandidateIn>,
 ) {
     let _turn = ticket.turn().await;
-    let result = (|| {
-        let req: CandidateIn = parse(data)?;
-        if let Some(c) = &req.candidate {
-            let size = c.candidate.len()
-                + c.sdp_mid.as_deref().map_or(0, str::len)
-                + c.username_fragment.as_deref().map_or(0, str::len);
-            if size > events::MAX_CANDIDATE_BYTES {
-                return Err(invalid("candidate exceeds 2 KiB"));
-            }
-        }
-        check_route(&s, &state, &req.to)?;
-        let out = json!({ "from": s.id.as_str(), "candidate": req.candidate });
-        relay_to(&io, &req.to, events::ICE_CANDIDATE, &out)
-    })();
-    match result {
-        Ok(()) => reply.ack(&json!({ "success": true })),
-        Err(e) => reply.error(e),
-    }
+    answer(reply, relay_candidate(&s, &io, &state, data));
 }
 
 async fn on_ice_servers(s: SocketRef, State(state): State<AppState>, ticket: Ticket, reply: Reply) {
