@@ -36,8 +36,9 @@ async function waitRemoteVideo(page, peerName, exceptPeerId = null) {
         }),
       )
       .catch(() => 'page gone')
+    const negotiation = await page.evaluate(() => window.__switchboard?.call?.debugState()).catch(() => null)
     await screenshot(page, `failed-remote-video-${peerName}`).catch(() => {})
-    throw new Error(`${e.message}\nremote tiles: ${JSON.stringify(state)}`)
+    throw new Error(`${e.message}\nremote tiles: ${JSON.stringify(state)}\nnegotiation: ${JSON.stringify(negotiation)}`)
   }
 }
 
@@ -60,23 +61,26 @@ async function waitRemoteVideoInner(page, peerName, exceptPeerId) {
 }
 
 describe('Switchboard web client', () => {
-  let server, browser, ctxA, ctxB, ctxC, a1, a2, b1
+  let server, browser, ctxA, ctxB, ctxC, ctxD, a1, a2, b1, c1
   const alice = { email: `${unique('alice')}@example.com`, username: unique('alice_') }
   const bob = { email: `${unique('bob')}@example.com`, username: unique('bob_') }
+  const carol = { email: `${unique('carol')}@example.com`, username: unique('carol_') }
   const room = unique('e2e-room-')
   const firstTodo = `Buy oat milk ${unique('#')}`
 
   before(async () => {
-    server = await startServer({ ROOM_MAX_PEERS: '2' })
+    server = await startServer({ ROOM_MAX_PEERS: '3' })
     browser = await launchBrowser()
     ctxA = await newContext(browser, 'alice')
     ctxB = await newContext(browser, 'bob')
     ctxC = await newContext(browser, 'carol')
+    ctxD = await newContext(browser, 'dave')
   })
 
   after(async () => {
-    for (const ctx of [ctxA, ctxB, ctxC]) {
-      if (ctx?.logs?.length) console.log(ctx.logs.slice(-40).join('\n'))
+    for (const ctx of [ctxA, ctxB, ctxC, ctxD]) {
+      const interesting = (ctx?.logs ?? []).filter((l) => !l.includes('401 (Unauthorized)'))
+      if (interesting.length) console.log(interesting.slice(-40).join('\n'))
     }
     await browser?.close()
     await server?.stop()
@@ -246,15 +250,31 @@ describe('Switchboard web client', () => {
     await screenshot(b1, '09-call-bob')
   })
 
-  test('a third person is told the room is full (room_full)', async () => {
-    const c1 = await ctxC.newPage()
-    await register(c1, server.url, { email: `${unique('carol')}@example.com`, username: unique('carol_') })
+  test('a third user joins: a three-way mesh where everyone sees both others', async () => {
+    c1 = await ctxC.newPage()
+    await register(c1, server.url, carol)
     await c1.goto(`${server.url}/#/call/${room}`)
-    const text = await c1.getByTestId('call-error').textContent({ timeout: T })
+    await c1.locator('[data-testid=call][data-phase=joined]').waitFor({ timeout: T })
+    await waitRemoteVideo(c1, alice.username)
+    await waitRemoteVideo(c1, bob.username)
+    await waitRemoteVideo(a1, carol.username)
+    await waitRemoteVideo(b1, carol.username)
+    for (const p of [a1, b1, c1]) assert.equal(await p.locator('[data-testid=remote-tile]').count(), 2)
+    assert.equal((await c1.getByTestId('roster-count').textContent()).trim(), '3 in call')
+    await screenshot(c1, '10-call-three')
+  })
+
+  test('a fourth person is told the room is full (room_full)', async () => {
+    const d1 = await ctxD.newPage()
+    await register(d1, server.url, { email: `${unique('dave')}@example.com`, username: unique('dave_') })
+    await d1.goto(`${server.url}/#/call/${room}`)
+    const text = await d1.getByTestId('call-error').textContent({ timeout: T })
     assert.match(text, /room is full/i)
     assert.match(text, /room_full/)
-    await screenshot(c1, '10-room-full')
-    await c1.close()
+    await screenshot(d1, '11-room-full')
+    await d1.close()
+    // Nobody in the call saw a fourth peer.
+    for (const p of [a1, b1, c1]) assert.equal(await p.locator('[data-testid=remote-tile]').count(), 2)
   })
 
   test('the call recovers after the signalling connection drops (re-join, new peer id, renegotiation)', async () => {
@@ -273,9 +293,19 @@ describe('Switchboard web client', () => {
     assert.equal(seenByB.peerId, newA)
     await waitRemoteVideo(a1, bob.username)
     // Bob no longer shows Alice's old connection.
-    await b1.locator(`[data-testid=remote-tile][data-peer-id="${oldA}"]`).waitFor({ state: 'detached', timeout: T })
-    assert.equal(await b1.locator('[data-testid=remote-tile]').count(), 1)
-    await screenshot(b1, '11-call-after-reconnect')
+    await waitRemoteVideo(c1, alice.username, oldA)
+    await waitRemoteVideo(a1, carol.username)
+    // Nobody shows Alice's old connection any more.
+    for (const p of [b1, c1]) {
+      await p.locator(`[data-testid=remote-tile][data-peer-id="${oldA}"]`).waitFor({ state: 'detached', timeout: T })
+      assert.equal(await p.locator('[data-testid=remote-tile]').count(), 2)
+    }
+    await screenshot(b1, '12-call-after-reconnect')
+    // Carol hangs up: the others see her leave.
+    await c1.getByTestId('leave-call').click()
+    for (const p of [a1, b1]) {
+      await p.locator(`[data-testid=remote-tile][data-username="${carol.username}"]`).waitFor({ state: 'detached', timeout: T })
+    }
   })
 
   test('a refused token on reconnect shows the error and returns to sign-in', async () => {
@@ -286,7 +316,7 @@ describe('Switchboard web client', () => {
     const notice = a1.locator('.alert.warn', { hasText: 'session has expired' })
     await notice.waitFor({ timeout: T })
     await a1.getByTestId('auth-submit').waitFor({ timeout: T })
-    await screenshot(a1, '12-session-expired')
+    await screenshot(a1, '13-session-expired')
 
     // Signing in again works and brings the todos back.
     await a1.fill('input[name=email]', alice.email)
@@ -314,6 +344,6 @@ describe('Switchboard web client', () => {
     const banner = await a1.locator('.banner').textContent({ timeout: T })
     assert.match(banner, /Connection lost|Cannot reach the server/)
     await b1.locator('[data-testid=signalling-connection][data-status=reconnecting]').waitFor({ timeout: T })
-    await screenshot(a1, '13-connection-lost')
+    await screenshot(a1, '14-connection-lost')
   })
 })

@@ -15,7 +15,15 @@ import type { SignallingSocket } from '../hooks/useSignalling'
  * A mesh call in one `/webrtc` room: one RTCPeerConnection per remote peer,
  * negotiated with the "perfect negotiation" pattern.
  *
- * Roles: for every pair, the peer whose peerId (its socket id) is
+ * Who offers: the newcomer. Its join ack lists the peers already in the
+ * room and it opens a connection to each and offers; the others open theirs
+ * on `peer:joined` (or on the offer) and answer, adding their own tracks to
+ * the transceivers the offer created, so one round trip sets up media both
+ * ways and the usual case has no offer collision at all. (Should the offer
+ * not arrive within OFFER_FALLBACK_MS, the existing peer offers itself.)
+ *
+ * Roles for any collision (fallback, renegotiation, ICE restart): for every
+ * pair, the peer whose peerId (its socket id) is
  * lexicographically LARGER is polite. Both sides compute the same answer
  * from the two ids alone, with no extra messages; after a reconnect a peer
  * has a new id and the roles are simply computed again. The impolite peer
@@ -23,7 +31,9 @@ import type { SignallingSocket } from '../hooks/useSignalling'
  * and answers.
  *
  * ICE candidates that arrive before the remote description is set are kept
- * and added right after it. ICE servers come from the `room:join` ack.
+ * and added right after it (also those that arrive before the connection
+ * exists at all), and room events that arrive before our own join ack are
+ * replayed once it is in. ICE servers come from the `room:join` ack.
  * When the signalling socket reconnects (new socket id), every connection
  * is closed and the room is joined again: the others see the old peer
  * leave and the new one join, and every pair renegotiates from scratch.
@@ -58,6 +68,9 @@ export function joinErrorText(code: string): string {
   return JOIN_ERRORS[code] ? `${JOIN_ERRORS[code]} (${code})` : `Could not join the room: ${code}`
 }
 
+/** How long an existing peer waits for the newcomer's offer before offering itself. */
+const OFFER_FALLBACK_MS = 4000
+
 class PeerLink {
   readonly pc: RTCPeerConnection
   readonly polite: boolean
@@ -68,13 +81,20 @@ class PeerLink {
   stream: MediaStream | null = null
   private chain: Promise<void> = Promise.resolve()
   closed = false
+  /** Counters for debugging (see CallSession.debugState). */
+  stats = { offersSent: 0, answersSent: 0, offersIn: 0, answersIn: 0, ignoredOffers: 0, candidatesSent: 0, candidatesIn: 0, candidatesAdded: 0, candidateErrors: 0 }
+
+  /** Whether our tracks (or receive-only transceivers) are on the connection yet. */
+  private attached = false
+  private fallback: ReturnType<typeof setTimeout> | undefined
 
   constructor(
     readonly info: PeerInfo,
     myPeerId: string,
     iceServers: RTCIceServer[],
-    local: MediaStream | null,
+    private readonly local: MediaStream | null,
     private readonly session: CallSession,
+    initiator: boolean,
   ) {
     this.polite = myPeerId > info.peerId
     this.pc = new RTCPeerConnection({ iceServers })
@@ -85,6 +105,7 @@ class PeerLink {
         this.makingOffer = true
         await pc.setLocalDescription()
         if (this.closed || !pc.localDescription) return
+        this.stats.offersSent++
         this.session.send('offer', this.info.peerId, pc.localDescription.toJSON() as SessionDescription)
       } catch (e) {
         this.session.log(`offer to ${this.info.username} failed: ${String(e)}`)
@@ -94,6 +115,7 @@ class PeerLink {
     }
     pc.onicecandidate = ({ candidate }) => {
       if (this.closed) return
+      this.stats.candidatesSent++
       this.session.sendCandidate(this.info.peerId, candidate ? (candidate.toJSON() as IceCandidate) : null)
     }
     pc.ontrack = ({ track, streams }) => {
@@ -107,12 +129,33 @@ class PeerLink {
       this.session.changed()
     }
 
+    if (initiator) this.attach(true)
+    else {
+      // The newcomer offers first. Should its offer never come, offer ourselves.
+      this.fallback = setTimeout(() => {
+        if (this.closed || this.attached) return
+        this.session.log(`no offer from ${this.info.username} yet: offering instead`)
+        this.attach(true)
+      }, OFFER_FALLBACK_MS)
+    }
+  }
+
+  /**
+   * Puts our tracks on the connection, which makes it negotiate. Answering a
+   * first offer, the tracks take over the transceivers that offer created, so
+   * the answer already sends and no second round is needed.
+   */
+  private attach(receiveOnlyTransceivers: boolean) {
+    if (this.attached) return
+    this.attached = true
+    clearTimeout(this.fallback)
+    const local = this.local
     if (local && local.getTracks().length > 0) {
-      for (const track of local.getTracks()) pc.addTrack(track, local)
-    } else {
+      for (const track of local.getTracks()) this.pc.addTrack(track, local)
+    } else if (receiveOnlyTransceivers) {
       // Without camera and microphone still receive the others.
-      pc.addTransceiver('audio', { direction: 'recvonly' })
-      pc.addTransceiver('video', { direction: 'recvonly' })
+      this.pc.addTransceiver('audio', { direction: 'recvonly' })
+      this.pc.addTransceiver('video', { direction: 'recvonly' })
     }
   }
 
@@ -126,19 +169,27 @@ class PeerLink {
     const readyForOffer = !this.makingOffer && (pc.signalingState === 'stable' || this.settingRemoteAnswer)
     const offerCollision = description.type === 'offer' && !readyForOffer
     this.ignoreOffer = !this.polite && offerCollision
-    if (this.ignoreOffer) return
+    if (description.type === 'offer') this.stats.offersIn++
+    else this.stats.answersIn++
+    if (this.ignoreOffer) {
+      this.stats.ignoredOffers++
+      return
+    }
     this.settingRemoteAnswer = description.type === 'answer'
     await pc.setRemoteDescription(description)
     this.settingRemoteAnswer = false
     await this.flushCandidates()
     if (description.type === 'offer') {
+      this.attach(false)
       await pc.setLocalDescription()
       if (this.closed || !pc.localDescription) return
+      this.stats.answersSent++
       this.session.send('answer', this.info.peerId, pc.localDescription.toJSON() as SessionDescription)
     }
   }
 
   async onCandidate(candidate: IceCandidate | null) {
+    this.stats.candidatesIn++
     if (!this.pc.remoteDescription) {
       this.pending.push(candidate)
       return
@@ -156,13 +207,16 @@ class PeerLink {
     try {
       if (candidate) await this.pc.addIceCandidate(candidate)
       else await this.pc.addIceCandidate()
+      this.stats.candidatesAdded++
     } catch (e) {
+      this.stats.candidateErrors++
       if (!this.ignoreOffer) this.session.log(`ICE candidate from ${this.info.username} rejected: ${String(e)}`)
     }
   }
 
   close() {
     this.closed = true
+    clearTimeout(this.fallback)
     this.pc.onnegotiationneeded = null
     this.pc.onicecandidate = null
     this.pc.ontrack = null
@@ -179,6 +233,10 @@ export class CallSession {
   private error: string | null = null
   private local: MediaStream | null = null
   private readonly offs: (() => void)[] = []
+  /** Room events that arrived before our join ack, replayed in order once it is in. */
+  private early: (() => void)[] = []
+  /** Candidates from peers we have no connection with yet (kept until the connection exists). */
+  private orphans = new Map<string, (IceCandidate | null)[]>()
 
   constructor(
     private readonly socket: SignallingSocket,
@@ -201,6 +259,23 @@ export class CallSession {
         stream: l.stream,
       })),
     }
+  }
+
+  /** Negotiation state of every peer connection, for debugging. */
+  debugState() {
+    return [...this.links.values()].map((l) => ({
+      peer: l.info.username,
+      peerId: l.info.peerId,
+      polite: l.polite,
+      signalingState: l.pc.signalingState,
+      iceGatheringState: l.pc.iceGatheringState,
+      iceConnectionState: l.pc.iceConnectionState,
+      connectionState: l.pc.connectionState,
+      local: l.pc.localDescription?.type ?? null,
+      remote: l.pc.remoteDescription?.type ?? null,
+      pending: l.pending.length,
+      ...l.stats,
+    }))
   }
 
   /** The ICE servers each peer connection was created with (from the join ack). */
@@ -237,22 +312,48 @@ export class CallSession {
         this.changed()
       }
     })
-    on('peer:joined', (p: PeerJoined) => {
-      if (p.roomId !== this.roomId || !this.peerId || p.peerId === this.peerId) return
-      this.ensureLink(p)
-      this.changed()
-    })
-    on('peer:left', (p: PeerLeft) => {
-      if (p.roomId !== this.roomId) return
-      this.drop(p.peerId)
-    })
-    on('offer', (m: RelayedSdp) => this.onSdp(m))
-    on('answer', (m: RelayedSdp) => this.onSdp(m))
-    on('ice-candidate', (m: RelayedCandidate) => {
-      const link = this.links.get(m.from)
-      if (!link) return
-      link.enqueue(() => link.onCandidate(m.candidate))
-    })
+    // Until the join ack has told us our own peerId, room events are kept and
+    // replayed afterwards, in order: the server may relay a peer's offer to us
+    // before our ack arrives.
+    const roomEvent = <T,>(fn: (m: T) => void) => (m: T) => {
+      if (this.phase === 'left') return
+      if (this.peerId) fn(m)
+      else {
+        console.debug(`[call ${this.roomId}] room event before the join ack: kept for later`)
+        this.early.push(() => fn(m))
+      }
+    }
+    on(
+      'peer:joined',
+      roomEvent((p: PeerJoined) => {
+        if (p.roomId !== this.roomId || p.peerId === this.peerId) return
+        this.ensureLink(p, false)
+        this.changed()
+      }),
+    )
+    on(
+      'peer:left',
+      roomEvent((p: PeerLeft) => {
+        if (p.roomId !== this.roomId) return
+        this.orphans.delete(p.peerId)
+        this.drop(p.peerId)
+      }),
+    )
+    on('offer', roomEvent((m: RelayedSdp) => this.onSdp(m)))
+    on('answer', roomEvent((m: RelayedSdp) => this.onSdp(m)))
+    on(
+      'ice-candidate',
+      roomEvent((m: RelayedCandidate) => {
+        const link = this.links.get(m.from)
+        if (link) link.enqueue(() => link.onCandidate(m.candidate))
+        else {
+          console.debug(`[call ${this.roomId}] candidate from ${m.from} before its connection: kept for later`)
+          const kept = this.orphans.get(m.from) ?? []
+          if (kept.length < 256) kept.push(m.candidate)
+          this.orphans.set(m.from, kept)
+        }
+      }),
+    )
     this.phase = 'joining'
     this.changed()
     if (s.connected) this.join()
@@ -268,11 +369,15 @@ export class CallSession {
   private join() {
     // Every previous connection belonged to our previous socket id.
     for (const id of [...this.links.keys()]) this.drop(id, false)
+    this.peerId = null
+    this.early = []
+    this.orphans.clear()
     this.socket.emit('room:join', { roomId: this.roomId }, (res: Ack<RoomJoinOk>) => {
       if (this.phase === 'left') return
       if (!res || res.success !== true) {
         this.phase = 'failed'
         this.error = joinErrorText(res && 'error' in res ? res.error : 'no_answer')
+        this.early = []
         this.changed()
         return
       }
@@ -280,22 +385,30 @@ export class CallSession {
       this.iceServers = res.iceServers ?? []
       this.phase = 'joined'
       this.error = null
-      for (const p of res.peers) this.ensureLink(p)
+      for (const p of res.peers) this.ensureLink(p, true)
+      const early = this.early
+      this.early = []
+      for (const replay of early) replay()
       this.changed()
     })
   }
 
-  private ensureLink(p: PeerInfo): PeerLink {
+  private ensureLink(p: PeerInfo, initiator: boolean): PeerLink {
     const existing = this.links.get(p.peerId)
     if (existing) return existing
-    const link = new PeerLink(p, this.peerId ?? '', this.iceServers, this.local, this)
+    const link = new PeerLink(p, this.peerId ?? '', this.iceServers, this.local, this, initiator)
     this.links.set(p.peerId, link)
+    const kept = this.orphans.get(p.peerId)
+    if (kept) {
+      this.orphans.delete(p.peerId)
+      for (const c of kept) link.enqueue(() => link.onCandidate(c))
+    }
     return link
   }
 
   private onSdp(m: RelayedSdp) {
     if (!this.peerId) return
-    const link = this.ensureLink({ peerId: m.from, userId: m.fromUser.id, username: m.fromUser.username })
+    const link = this.ensureLink({ peerId: m.from, userId: m.fromUser.id, username: m.fromUser.username }, false)
     link.enqueue(() => link.onDescription(m.sdp))
     this.changed()
   }
