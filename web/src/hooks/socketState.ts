@@ -17,7 +17,6 @@ export interface ConnState {
 }
 
 // The events-map constraint socket.io-client itself uses.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 interface Events {
   [event: string]: any
 }
@@ -92,7 +91,6 @@ export function useNamespaceSocket<S2C extends Events, C2S extends Events>(
 
 /** Subscribes `handler` to `event` on `socket`; the latest handler is always used. */
 export function useSocketEvent<S2C extends Events, E extends keyof S2C & string>(
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   socket: Socket<S2C, any> | null,
   event: E,
   handler: S2C[E],

@@ -140,7 +140,6 @@ function Conversation({ socket, user, chat, chats }: { socket: AppSocket | null;
     return () => {
       live = false
     }
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [chatId])
 
   useEffect(() => {
