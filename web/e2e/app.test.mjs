@@ -60,7 +60,7 @@ async function waitRemoteVideoInner(page, peerName, exceptPeerId) {
   )
 }
 
-describe('Switchboard web client', () => {
+describe('Switchboard web client', { timeout: 300_000 }, () => {
   let server, browser, ctxA, ctxB, ctxC, ctxD, a1, a2, b1, c1
   const alice = { email: `${unique('alice')}@example.com`, username: unique('alice_') }
   const bob = { email: `${unique('bob')}@example.com`, username: unique('bob_') }
