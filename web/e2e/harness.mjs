@@ -91,8 +91,11 @@ export async function startServer(extraEnv = {}) {
   child.stdout.pipe(log)
   child.stderr.pipe(log)
   let exited = null
+  const killOnExit = () => child.kill('SIGKILL')
+  process.on('exit', killOnExit) // never leave the server behind, even on a crash
   child.on('exit', (code, signal) => {
     exited = { code, signal }
+    process.off('exit', killOnExit)
   })
 
   const deadline = Date.now() + 30_000

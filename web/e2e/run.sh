@@ -31,7 +31,14 @@ if [[ ! -d node_modules/playwright-core ]]; then
 fi
 
 ns="sb-e2e-$$-${RANDOM}"
-cleanup() { ip netns del "$ns" 2>/dev/null || true; }
+cleanup() {
+  # Whatever is still running in our namespace (a server or browser left by a
+  # crashed test) was started by this run: end it, then drop the namespace.
+  local pids
+  pids="$(ip netns pids "$ns" 2>/dev/null || true)"
+  if [[ -n "$pids" ]]; then kill -9 $pids 2>/dev/null || true; fi
+  ip netns del "$ns" 2>/dev/null || true
+}
 trap cleanup EXIT INT TERM
 
 ip netns add "$ns"
