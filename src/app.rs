@@ -7,10 +7,13 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::Request;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
 use axum::serve::ListenerExt;
 use socketioxide::SocketIo;
 use socketioxide::layer::SocketIoLayer;
 use tokio::net::TcpListener;
+use tower::ServiceExt;
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::trace::TraceLayer;
 
@@ -180,8 +183,25 @@ fn router(state: AppState, io_layer: SocketIoLayer) -> Router {
     let mut app = crate::api::routes();
     let web = &state.config.web_dir;
     if web.join("index.html").is_file() {
-        let spa = ServeDir::new(web).fallback(ServeFile::new(web.join("index.html")));
-        app = app.fallback_service(spa);
+        let index = web.join("index.html");
+        // Client routes (no file extension) get index.html; a missing asset
+        // is a 404, never HTML in place of a script.
+        let spa_fallback = tower::service_fn(move |req: Request| {
+            let index = index.clone();
+            async move {
+                let last = req.uri().path().rsplit('/').next().unwrap_or_default();
+                if last.contains('.') {
+                    return Ok::<_, std::convert::Infallible>(
+                        StatusCode::NOT_FOUND.into_response(),
+                    );
+                }
+                let res = ServeFile::new(index).oneshot(req).await;
+                Ok(res
+                    .map(IntoResponse::into_response)
+                    .unwrap_or_else(|e| match e {}))
+            }
+        });
+        app = app.fallback_service(ServeDir::new(web).fallback(spa_fallback));
     }
     app.with_state(state.clone())
         .layer(io_layer)
