@@ -42,7 +42,7 @@
 //! ```
 //!
 //! The server pid (for /proc RSS/CPU figures) is found from the listening port, or given with
-//! `--server-pid`. Figures measured on the project machine are in `benches/README-figures.md`.
+//! `--server-pid`. Figures measured on the project machine are in `examples/loadgen/README.md`.
 
 mod report;
 mod scen;
