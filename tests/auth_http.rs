@@ -117,3 +117,34 @@ async fn foreign_origin_is_refused_before_a_session_exists() {
     assert_eq!(res.headers()["access-control-allow-credentials"], "true");
     assert!(res.text().await.unwrap().starts_with("0{\"sid\""));
 }
+
+#[tokio::test]
+async fn user_search_needs_auth_and_answers_bad_queries_in_the_error_format() {
+    let app = spawn_app().await;
+    let (token, _) = app.register("alice").await;
+    app.register("bobby").await;
+    let c = reqwest::Client::new();
+    let url = format!("{}/users", app.base);
+    assert_eq!(c.get(&url).send().await.unwrap().status(), 401);
+    let found: serde_json::Value = c
+        .get(format!("{url}?search=BOB"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(found.as_array().unwrap().len(), 1);
+    assert_eq!(found[0]["username"], "bobby");
+    assert!(found[0].get("password_hash").is_none());
+    let bad = c
+        .get(format!("{url}?search=a&search=b"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+    let err: serde_json::Value = bad.json().await.unwrap();
+    assert_eq!(err["error"], "bad_request");
+}

@@ -2,7 +2,7 @@
 //! page and the bundled socket.io client. Handlers are thin: they validate, call a
 //! service or the store, and shape the answer.
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use crate::app::AppState;
 use crate::auth::{AuthUser, handlers as auth};
-use crate::error::ApiError;
+use crate::error::{ApiError, QueryParams};
 use crate::store::User;
 use crate::turn::IceServers;
 
@@ -50,7 +50,7 @@ struct SearchQuery {
 async fn search_users(
     State(state): State<AppState>,
     AuthUser(_me): AuthUser,
-    Query(q): Query<SearchQuery>,
+    QueryParams(q): QueryParams<SearchQuery>,
 ) -> Result<Json<Vec<User>>, ApiError> {
     let q = q.search.trim();
     if q.chars().count() > 100 {
