@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::Request;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::IntoResponse;
 use axum::serve::ListenerExt;
 use socketioxide::SocketIo;
@@ -149,14 +149,46 @@ impl App {
                 tracing::debug!(error = %e, "TCP_NODELAY not set");
             }
         });
-        axum::serve(listener, self.router)
-            .with_graceful_shutdown(graceful)
-            .await
-            .map_err(StartError::Serve)?;
+        let app = tower::ServiceExt::map_request(self.router, detach_request_head);
+        axum::serve(
+            listener,
+            axum::ServiceExt::<Request>::into_make_service(app),
+        )
+        .with_graceful_shutdown(graceful)
+        .await
+        .map_err(StartError::Serve)?;
         let _ = rx.await;
         db.close().await;
         Ok(())
     }
+}
+
+/// Give the request head (URI and header values) allocations of its own.
+///
+/// hyper parses a request head into slices of the connection's read buffer
+/// (16 KiB once grown), so any clone of the URI or of a header value keeps
+/// that whole buffer alive. Engine.IO keeps every session's request head
+/// (including axum's `OriginalUri`, inserted by the router before any of
+/// its layers run) for the session's lifetime: without this copy each idle
+/// websocket pinned its upgrade connection's 16 KiB read buffer.
+fn detach_request_head(mut req: Request) -> Request {
+    let uri = req.uri();
+    let copied = Uri::try_from(uri.to_string()).unwrap_or_else(|_| uri.clone());
+    *req.uri_mut() = copied;
+    let headers = std::mem::take(req.headers_mut());
+    let mut copied = HeaderMap::with_capacity(headers.len());
+    let mut name = None;
+    for (next, value) in headers {
+        if next.is_some() {
+            name = next;
+        }
+        let Some(name) = name.as_ref() else { continue };
+        let mut fresh = HeaderValue::from_bytes(value.as_bytes()).unwrap_or_else(|_| value.clone());
+        fresh.set_sensitive(value.is_sensitive());
+        copied.append(name.clone(), fresh);
+    }
+    *req.headers_mut() = copied;
+    req
 }
 
 /// Pending connections the kernel queues before `accept` (connect storms).
