@@ -139,6 +139,9 @@ impl App {
         let graceful = async move {
             shutdown.await;
             tracing::info!("shutting down: closing sockets");
+            // socketioxide's `close` detaches the namespaces before it closes
+            // the transports, so no disconnect handler runs: log them here.
+            realtime::log_shutdown_disconnects(&io);
             io.close().await;
             let _ = tx.send(());
         };

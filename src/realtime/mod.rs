@@ -88,6 +88,24 @@ pub fn register(io: &SocketIo) {
     );
 }
 
+/// Log every connected socket as disconnecting because the server closes
+/// (the disconnect handlers do not run on `SocketIo::close`). Clients see a
+/// transport close and reconnect to the next instance by themselves.
+pub fn log_shutdown_disconnects(io: &SocketIo) {
+    for ns in ["/", "/webrtc"] {
+        for s in io.of(ns).map(|op| op.sockets()).unwrap_or_default() {
+            let user = socket_user(&s);
+            tracing::info!(
+                user_id = user.as_ref().map(|u| u.id.as_str()).unwrap_or("-"),
+                socket_id = %s.id,
+                ns,
+                reason = "ClosingServer",
+                "socket disconnected"
+            );
+        }
+    }
+}
+
 /// Authenticate the handshake: token from `auth.token`, query `token`,
 /// `Authorization` or the `access_token` cookie (first found wins).
 pub async fn auth_middleware(
