@@ -24,9 +24,7 @@ pub fn chat_room(chat_id: &str) -> String {
 /// connected): join the personal room and register every event handler, so
 /// an event the client emits right on `connect` always finds its handler.
 pub async fn setup(s: SocketRef) -> Result<(), Unauthorized> {
-    let user = socket_user(&s).ok_or_else(|| Unauthorized("no user".into()))?;
-    s.join(user.room());
-    tracing::info!(user_id = %user.id, socket_id = %s.id, ns = s.ns(), "socket connected");
+    super::admit(&s)?;
     s.on(events::JOIN, on_join);
     s.on(events::USER_JOIN, on_join);
     s.on(events::CHAT_JOIN, on_chat_join);
@@ -191,15 +189,8 @@ async fn on_typing(
 }
 
 async fn on_disconnect(s: SocketRef, State(state): State<AppState>, reason: DisconnectReason) {
-    let user = socket_user(&s);
-    tracing::info!(
-        user_id = user.as_ref().map(|u| u.id.as_str()).unwrap_or("-"),
-        socket_id = %s.id,
-        ns = s.ns(),
-        ?reason,
-        "socket disconnected"
-    );
-    if let Some(user) = user {
+    super::log_disconnect(&s, &reason);
+    if let Some(user) = socket_user(&s) {
         state.presence.remove(&user.id, &s.id.to_string());
         state.presence.announce(&user.id).await;
     }

@@ -18,7 +18,7 @@ use serde::Serialize;
 use socketioxide::adapter::LocalAdapter;
 use socketioxide::extract::{AckSender, SocketRef, State, TryData};
 use socketioxide::handler::{ConnectHandler, FromMessageParts};
-use socketioxide::socket::Socket;
+use socketioxide::socket::{DisconnectReason, Socket};
 use socketioxide::{SocketIo, SocketIoBuilder};
 use socketioxide_core::Value;
 use tokio::sync::oneshot;
@@ -88,20 +88,34 @@ pub fn register(io: &SocketIo) {
     );
 }
 
+/// Common start of every namespace's setup: the socket's user (set by
+/// [`auth_middleware`]), the personal room `user-<id>`, the connect log line.
+pub fn admit(s: &SocketRef) -> Result<Arc<SocketUser>, Unauthorized> {
+    let user = socket_user(s).ok_or_else(|| Unauthorized("no user".into()))?;
+    s.join(user.room());
+    tracing::info!(user_id = %user.id, socket_id = %s.id, ns = s.ns(), "socket connected");
+    Ok(user)
+}
+
+/// The disconnect log line, the same in every namespace.
+pub fn log_disconnect(s: &SocketRef, reason: &dyn std::fmt::Debug) {
+    let user = socket_user(s);
+    tracing::info!(
+        user_id = user.as_ref().map(|u| u.id.as_str()).unwrap_or("-"),
+        socket_id = %s.id,
+        ns = s.ns(),
+        ?reason,
+        "socket disconnected"
+    );
+}
+
 /// Log every connected socket as disconnecting because the server closes
 /// (the disconnect handlers do not run on `SocketIo::close`). Clients see a
 /// transport close and reconnect to the next instance by themselves.
 pub fn log_shutdown_disconnects(io: &SocketIo) {
     for ns in ["/", "/webrtc"] {
         for s in io.of(ns).map(|op| op.sockets()).unwrap_or_default() {
-            let user = socket_user(&s);
-            tracing::info!(
-                user_id = user.as_ref().map(|u| u.id.as_str()).unwrap_or("-"),
-                socket_id = %s.id,
-                ns,
-                reason = "ClosingServer",
-                "socket disconnected"
-            );
+            log_disconnect(&s, &DisconnectReason::ClosingServer);
         }
     }
 }

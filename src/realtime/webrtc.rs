@@ -21,9 +21,7 @@ use crate::rooms::JoinError;
 /// connected): join the personal room and register every event handler, so
 /// an event the client emits right on `connect` always finds its handler.
 pub async fn setup(s: SocketRef) -> Result<(), Unauthorized> {
-    let user = socket_user(&s).ok_or_else(|| Unauthorized("no user".into()))?;
-    s.join(user.room());
-    tracing::info!(user_id = %user.id, socket_id = %s.id, ns = s.ns(), "socket connected");
+    super::admit(&s)?;
     s.on(events::PING, on_ping);
     s.on(events::ROOM_JOIN, on_room_join);
     s.on(events::ROOM_LEAVE, on_room_leave);
@@ -199,14 +197,7 @@ async fn on_disconnect(
     for (room_id, me, rest) in state.rooms.leave_all(s.id.as_str()) {
         announce_left(&io, &room_id, &me, &rest, "disconnected");
     }
-    let user = socket_user(&s);
-    tracing::info!(
-        user_id = user.as_ref().map(|u| u.id.as_str()).unwrap_or("-"),
-        socket_id = %s.id,
-        ns = s.ns(),
-        ?reason,
-        "socket disconnected"
-    );
+    super::log_disconnect(&s, &reason);
 }
 
 /// `{type, sdp}` of offers and answers.
