@@ -81,6 +81,10 @@ async fn rooms_relay_and_cleanup() {
     assert_eq!(too_big["error"], "invalid_payload");
     let malformed = b.call("ice-candidate", json!({"candidate": 3})).await;
     assert_eq!(malformed["error"], "invalid_payload");
+    let unknown = b.call("no-such-event", json!({})).await;
+    assert_eq!(unknown["error"], "unknown_event");
+    b.emit("no-such-event", json!({}));
+    assert_eq!(b.recv("error").await["error"], "unknown_event");
     // Still connected.
     let pong = b.call("ping", json!("hi")).await;
     assert_eq!(pong["echo"], "hi");

@@ -93,8 +93,22 @@ pub fn register(io: &SocketIo) {
 pub fn admit(s: &SocketRef) -> Result<Arc<SocketUser>, Unauthorized> {
     let user = socket_user(s).ok_or_else(|| Unauthorized("no user".into()))?;
     s.join(user.room());
+    s.on_fallback(on_unknown_event);
     tracing::info!(user_id = %user.id, socket_id = %s.id, ns = s.ns(), "socket connected");
     Ok(user)
+}
+
+/// Fallback for events a namespace does not know: answered with
+/// `unknown_event` (in the ack, or as an `error` event), never silence.
+pub async fn on_unknown_event(
+    reply: Reply,
+    socketioxide::extract::Event(event): socketioxide::extract::Event,
+) {
+    let shown: String = event.chars().take(64).collect();
+    reply.error(EventError::new(
+        "unknown_event",
+        format!("no handler for event `{shown}` on this namespace"),
+    ));
 }
 
 /// The disconnect log line, the same in every namespace.
