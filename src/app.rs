@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::Request;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::http::{HeaderMap, HeaderValue, Uri};
 use axum::response::IntoResponse;
 use axum::serve::ListenerExt;
 use socketioxide::SocketIo;
@@ -213,22 +213,40 @@ pub async fn bind(config: &Config) -> Result<TcpListener, StartError> {
     bind().map_err(|source| StartError::Bind { addr, source })
 }
 
+/// A GET for an extension-less path from a client that accepts HTML.
+fn wants_client_page(req: &Request) -> bool {
+    let last = req.uri().path().rsplit('/').next().unwrap_or_default();
+    let accepts_html = req
+        .headers()
+        .get(axum::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"));
+    req.method() == axum::http::Method::GET && accepts_html && !last.contains('.')
+}
+
+/// 404 in the API's error format.
+fn not_found(req: &Request) -> axum::response::Response {
+    crate::error::ApiError::NotFound(format!(
+        "no route for {} {}",
+        req.method(),
+        req.uri().path()
+    ))
+    .into_response()
+}
+
 fn router(state: AppState, io_layer: SocketIoLayer) -> Router {
     let policy = origin::OriginPolicy::new(&state.config.cors_origins);
     let mut app = crate::api::routes();
     let web = &state.config.web_dir;
     if web.join("index.html").is_file() {
         let index = web.join("index.html");
-        // Client routes (no file extension) get index.html; a missing asset
-        // is a 404, never HTML in place of a script.
+        // A browser navigating to a client route gets index.html; anything
+        // else that matches no file (a missing asset, an API typo) is a 404.
         let spa_fallback = tower::service_fn(move |req: Request| {
             let index = index.clone();
             async move {
-                let last = req.uri().path().rsplit('/').next().unwrap_or_default();
-                if last.contains('.') {
-                    return Ok::<_, std::convert::Infallible>(
-                        StatusCode::NOT_FOUND.into_response(),
-                    );
+                if !wants_client_page(&req) {
+                    return Ok::<_, std::convert::Infallible>(not_found(&req));
                 }
                 let res = ServeFile::new(index).oneshot(req).await;
                 Ok(res
@@ -237,6 +255,8 @@ fn router(state: AppState, io_layer: SocketIoLayer) -> Router {
             }
         });
         app = app.fallback_service(ServeDir::new(web).fallback(spa_fallback));
+    } else {
+        app = app.fallback(|req: Request| async move { not_found(&req) });
     }
     app.with_state(state.clone())
         .layer(io_layer)

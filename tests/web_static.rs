@@ -11,9 +11,17 @@ async fn serves_the_client_and_404s_missing_assets() {
     std::fs::write(dir.join("assets/app.js"), "console.log(1)").unwrap();
     let web = dir.clone();
     let app = common::spawn_app_with(move |c| c.web_dir = web).await;
+    // As a browser navigates: Accept includes text/html.
     let get = |path: &str| {
         let url = format!("{}{path}", app.base);
-        async move { reqwest::get(url).await.unwrap() }
+        async move {
+            reqwest::Client::new()
+                .get(url)
+                .header("accept", "text/html,application/xhtml+xml,*/*;q=0.8")
+                .send()
+                .await
+                .unwrap()
+        }
     };
 
     let index = get("/").await;
@@ -31,7 +39,24 @@ async fn serves_the_client_and_404s_missing_assets() {
             .contains("javascript")
     );
     assert_eq!(get("/assets/missing.js").await.status(), 404);
+    // A non-browser client hitting an unknown path gets a JSON 404, not the page.
+    let api = reqwest::get(format!("{}/chats/x/nope", app.base))
+        .await
+        .unwrap();
+    assert_eq!(api.status(), 404);
+    let body: serde_json::Value = api.json().await.unwrap();
+    assert_eq!(body["error"], "not_found");
     // API routes still win over the client.
     assert_eq!(get("/health").await.status(), 200);
     let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn unknown_routes_are_json_404s_without_a_web_client() {
+    let app = common::spawn_app_with(|c| c.web_dir = "/nonexistent-web-dir".into()).await;
+    let res = reqwest::get(format!("{}/nope", app.base)).await.unwrap();
+    assert_eq!(res.status(), 404);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["error"], "not_found");
+    assert!(body["message"].as_str().unwrap().contains("/nope"));
 }
