@@ -123,6 +123,12 @@ async fn on_chat_join(
     match state.chats.is_participant(&req.chat_id, &user.id).await {
         Ok(true) => {
             s.join(chat_room(&req.chat_id));
+            // Gone while the check ran? Its rooms may already have been
+            // cleared; don't leave a ghost entry behind.
+            if !s.connected() {
+                s.leave(chat_room(&req.chat_id));
+                return;
+            }
             reply.ack(&json!({
                 "success": true,
                 "message": format!("Joined chat {}", req.chat_id),

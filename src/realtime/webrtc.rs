@@ -137,6 +137,15 @@ async fn on_room_join(
             return reply.error(EventError::new("room_full", e.to_string()));
         }
     };
+    // The socket may have gone while this handler waited (the chat check):
+    // its disconnect handler may already have emptied its rooms, so undo the
+    // join here rather than leave a ghost peer behind (nobody was told it
+    // joined). `connected` is cleared before the disconnect handler runs, so
+    // one of the two always cleans up.
+    if !s.connected() {
+        state.rooms.leave(&req.room_id, s.id.as_str());
+        return;
+    }
     let ice = state.ice.for_user(&user.id);
     reply.ack(&json!({
         "success": true,
