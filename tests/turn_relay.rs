@@ -348,8 +348,7 @@ async fn start_coturn() -> Coturn {
     // parallel, each with its own coturn), derived from the pid and a counter.
     static INSTANCE: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(0);
     let n = INSTANCE.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 4;
-    let min_port =
-        40_000 + (u16::try_from(std::process::id() % 500).unwrap_or(0)) * 40 + n * 10;
+    let min_port = 40_000 + (u16::try_from(std::process::id() % 500).unwrap_or(0)) * 40 + n * 10;
     let dir = std::env::temp_dir().join(format!("sb-coturn-{}-{port}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let conf = dir.join("turnserver.conf");

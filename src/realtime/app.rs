@@ -125,7 +125,7 @@ async fn on_chat_join(
             s.join(chat_room(&req.chat_id));
             // Gone while the check ran? Its rooms may already have been
             // cleared; don't leave a ghost entry behind.
-            if !s.connected() {
+            if super::is_gone(&s) {
                 s.leave(chat_room(&req.chat_id));
                 return;
             }
@@ -195,7 +195,7 @@ async fn on_typing(
 }
 
 async fn on_disconnect(s: SocketRef, State(state): State<AppState>, reason: DisconnectReason) {
-    super::log_disconnect(&s, &reason);
+    super::departed(&s, &reason);
     if let Some(user) = socket_user(&s) {
         state.presence.remove(&user.id, &s.id.to_string());
         state.presence.announce(&user.id).await;

@@ -111,6 +111,30 @@ pub async fn on_unknown_event(
     ));
 }
 
+/// Set once the socket's disconnect handler starts. Unlike
+/// `Socket::connected`, which is also false for a moment *before* the
+/// socket is connected, this only ever means "gone".
+#[derive(Debug, Default)]
+pub struct Gone(std::sync::atomic::AtomicBool);
+
+/// True once the socket's disconnect handler has started. A handler that
+/// added state after an `.await` checks this afterwards and undoes it: the
+/// disconnect handler sets the flag before cleaning up, so one of the two
+/// always sees the other's work.
+pub fn is_gone(s: &Socket<LocalAdapter>) -> bool {
+    s.extensions
+        .get::<Arc<Gone>>()
+        .is_some_and(|g| g.0.load(Ordering::SeqCst))
+}
+
+/// Start of every disconnect handler: mark the socket gone, log the line.
+pub fn departed(s: &SocketRef, reason: &dyn std::fmt::Debug) {
+    if let Some(g) = s.extensions.get::<Arc<Gone>>() {
+        g.0.store(true, Ordering::SeqCst);
+    }
+    log_disconnect(s, reason);
+}
+
 /// The disconnect log line, the same in every namespace.
 pub fn log_disconnect(s: &SocketRef, reason: &dyn std::fmt::Debug) {
     let user = socket_user(s);
@@ -155,6 +179,7 @@ pub async fn auth_middleware(
                 email: claims.email,
             }));
             s.extensions.insert(Arc::new(Sequencer::default()));
+            s.extensions.insert(Arc::new(Gone::default()));
             Ok(())
         }
         Err(e) => {

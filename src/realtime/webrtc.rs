@@ -140,9 +140,8 @@ async fn on_room_join(
     // The socket may have gone while this handler waited (the chat check):
     // its disconnect handler may already have emptied its rooms, so undo the
     // join here rather than leave a ghost peer behind (nobody was told it
-    // joined). `connected` is cleared before the disconnect handler runs, so
-    // one of the two always cleans up.
-    if !s.connected() {
+    // joined). See [`super::is_gone`].
+    if super::is_gone(&s) {
         state.rooms.leave(&req.room_id, s.id.as_str());
         return;
     }
@@ -203,10 +202,11 @@ async fn on_disconnect(
     State(state): State<AppState>,
     reason: DisconnectReason,
 ) {
+    // Mark the socket gone before cleaning up (see `super::is_gone`).
+    super::departed(&s, &reason);
     for (room_id, me, rest) in state.rooms.leave_all(s.id.as_str()) {
         announce_left(&io, &room_id, &me, &rest, "disconnected");
     }
-    super::log_disconnect(&s, &reason);
 }
 
 /// `{type, sdp}` of offers and answers.
