@@ -9,34 +9,9 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use common::sio::{Client, connect_ok};
-use common::{TestApp, spawn_app, spawn_app_with};
+use common::{TestApp, spawn_app, spawn_app_with, sync};
 use reqwest::Method;
 use serde_json::{Value, json};
-
-async fn req(
-    app: &TestApp,
-    token: &str,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut r = app
-        .http()
-        .request(method, format!("{}{path}", app.base))
-        .bearer_auth(token);
-    if let Some(b) = body {
-        r = r.json(&b);
-    }
-    let res = r.send().await.expect("request");
-    let status = res.status().as_u16();
-    let text = res.text().await.expect("body");
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-}
-
-async fn sync(c: &mut Client) {
-    let ack = c.call("join", Value::Null).await;
-    assert!(ack["user"]["id"].is_string(), "join ack: {ack}");
-}
 
 /// Events named `name` received so far (after a sync round trip).
 async fn got(c: &mut Client, name: &str) -> Vec<Value> {
@@ -46,14 +21,14 @@ async fn got(c: &mut Client, name: &str) -> Vec<Value> {
 
 async fn create_chat(app: &TestApp, token: &str, others: &[&Value]) -> Value {
     let ids: Vec<&Value> = others.iter().map(|u| &u["id"]).collect();
-    let (st, chat) = req(
-        app,
-        token,
-        Method::POST,
-        "/chats",
-        Some(json!({"participantIds": ids})),
-    )
-    .await;
+    let (st, chat) = app
+        .request(
+            token,
+            Method::POST,
+            "/chats",
+            Some(json!({"participantIds": ids})),
+        )
+        .await;
     assert_eq!(st, 201, "{chat}");
     chat
 }
@@ -87,23 +62,25 @@ async fn create_chat_validates_and_notifies_participants_only() {
             "name",
         ),
     ] {
-        let (st, err) = req(&app, &ta, Method::POST, "/chats", Some(body.clone())).await;
+        let (st, err) = app
+            .request(&ta, Method::POST, "/chats", Some(body.clone()))
+            .await;
         assert_eq!(st, 400, "{body} -> {err}");
         let msg = err["message"].as_str().unwrap_or_default();
         assert!(msg.contains(hint), "{body}: {msg:?} should mention {hint}");
     }
-    let (_, none) = req(&app, &ta, Method::GET, "/chats", None).await;
+    let (_, none) = app.request(&ta, Method::GET, "/chats", None).await;
     assert_eq!(none, json!([]), "refused requests created nothing");
 
     // The creator is added, duplicates collapse, the name is kept.
-    let (st, chat) = req(
-        &app,
-        &ta,
-        Method::POST,
-        "/chats",
-        Some(json!({"participantIds": [bob["id"], bob["id"]], "name": "Team"})),
-    )
-    .await;
+    let (st, chat) = app
+        .request(
+            &ta,
+            Method::POST,
+            "/chats",
+            Some(json!({"participantIds": [bob["id"], bob["id"]], "name": "Team"})),
+        )
+        .await;
     assert_eq!(st, 201, "{chat}");
     assert_eq!(chat["name"], "Team");
     assert_eq!(chat["participants"], json!([alice, bob]));
@@ -119,18 +96,15 @@ async fn create_chat_validates_and_notifies_participants_only() {
 
     // Outsiders: 404 everywhere, and "Access denied" on the socket.
     let id = chat["id"].as_str().expect("id");
-    let (st, _) = req(
-        &app,
-        &tc,
-        Method::GET,
-        &format!("/chats/{id}/messages"),
-        None,
-    )
-    .await;
+    let (st, _) = app
+        .request(&tc, Method::GET, &format!("/chats/{id}/messages"), None)
+        .await;
     assert_eq!(st, 404);
-    let (st, _) = req(&app, &tc, Method::POST, &format!("/chats/{id}/read"), None).await;
+    let (st, _) = app
+        .request(&tc, Method::POST, &format!("/chats/{id}/read"), None)
+        .await;
     assert_eq!(st, 404);
-    let (_, list) = req(&app, &tc, Method::GET, "/chats", None).await;
+    let (_, list) = app.request(&tc, Method::GET, "/chats", None).await;
     assert_eq!(list, json!([]));
     assert_eq!(
         c.call("chat:join", json!({"chatId": id})).await,
@@ -184,14 +158,14 @@ async fn a_message_reaches_every_participant_socket_exactly_once() {
     assert_eq!(msg["type"], "text");
 
     // Stored before the ack.
-    let (_, history) = req(
-        &app,
-        &tb,
-        Method::GET,
-        &format!("/chats/{id}/messages?limit=50"),
-        None,
-    )
-    .await;
+    let (_, history) = app
+        .request(
+            &tb,
+            Method::GET,
+            &format!("/chats/{id}/messages?limit=50"),
+            None,
+        )
+        .await;
     assert_eq!(history, json!([msg]));
 
     for s in [&mut a_in, &mut a_out, &mut b_in, &mut b_out] {
@@ -204,10 +178,10 @@ async fn a_message_reaches_every_participant_socket_exactly_once() {
     assert!(got(&mut c, "message:new").await.is_empty());
 
     // Unread counts: the others +1, the sender unchanged; read resets.
-    let (_, bl) = req(&app, &tb, Method::GET, "/chats", None).await;
+    let (_, bl) = app.request(&tb, Method::GET, "/chats", None).await;
     assert_eq!(chat_in(&bl, &chat["id"])["unreadCount"], 1);
     assert_eq!(chat_in(&bl, &chat["id"])["lastMessage"], msg);
-    let (_, al) = req(&app, &ta, Method::GET, "/chats", None).await;
+    let (_, al) = app.request(&ta, Method::GET, "/chats", None).await;
     assert_eq!(chat_in(&al, &chat["id"])["unreadCount"], 0);
     b_out
         .call("message:send", json!({"chatId": id, "text": "hi"}))
@@ -215,14 +189,16 @@ async fn a_message_reaches_every_participant_socket_exactly_once() {
     b_out
         .call("message:send", json!({"chatId": id, "text": "there"}))
         .await;
-    let (_, al) = req(&app, &ta, Method::GET, "/chats", None).await;
+    let (_, al) = app.request(&ta, Method::GET, "/chats", None).await;
     assert_eq!(chat_in(&al, &chat["id"])["unreadCount"], 2);
     assert_eq!(chat_in(&al, &chat["id"])["lastMessage"]["text"], "there");
-    let (st, _) = req(&app, &ta, Method::POST, &format!("/chats/{id}/read"), None).await;
+    let (st, _) = app
+        .request(&ta, Method::POST, &format!("/chats/{id}/read"), None)
+        .await;
     assert_eq!(st, 204);
-    let (_, al) = req(&app, &ta, Method::GET, "/chats", None).await;
+    let (_, al) = app.request(&ta, Method::GET, "/chats", None).await;
     assert_eq!(chat_in(&al, &chat["id"])["unreadCount"], 0);
-    let (_, bl) = req(&app, &tb, Method::GET, "/chats", None).await;
+    let (_, bl) = app.request(&tb, Method::GET, "/chats", None).await;
     assert_eq!(
         chat_in(&bl, &chat["id"])["unreadCount"],
         1,
@@ -234,14 +210,9 @@ async fn a_message_reaches_every_participant_socket_exactly_once() {
         .call("message:send", json!({"chatId": id, "text": "sneaky"}))
         .await;
     assert_eq!(denied, json!({"success": false, "error": "Access denied"}));
-    let (_, history) = req(
-        &app,
-        &ta,
-        Method::GET,
-        &format!("/chats/{id}/messages"),
-        None,
-    )
-    .await;
+    let (_, history) = app
+        .request(&ta, Method::GET, &format!("/chats/{id}/messages"), None)
+        .await;
     assert_eq!(history.as_array().map(Vec::len), Some(3));
     assert_eq!(
         got(&mut a_out, "message:new").await.len(),
@@ -341,14 +312,14 @@ async fn concurrent_senders_every_socket_sees_one_chat_in_storage_order() {
         );
     }
     // ... which is the storage order.
-    let (_, history) = req(
-        &app,
-        &ta,
-        Method::GET,
-        &format!("/chats/{id}/messages?limit=100"),
-        None,
-    )
-    .await;
+    let (_, history) = app
+        .request(
+            &ta,
+            Method::GET,
+            &format!("/chats/{id}/messages?limit=100"),
+            None,
+        )
+        .await;
     let stored: Vec<String> = history
         .as_array()
         .expect("array")
@@ -361,7 +332,7 @@ async fn concurrent_senders_every_socket_sees_one_chat_in_storage_order() {
         None,
         "delivery order differs from storage order"
     );
-    let (_, bl) = req(&app, &tb, Method::GET, "/chats", None).await;
+    let (_, bl) = app.request(&tb, Method::GET, "/chats", None).await;
     assert_eq!(
         chat_in(&bl, &chat["id"])["unreadCount"],
         2 * PER_SENDER as u64
@@ -378,7 +349,7 @@ async fn history_pages_oldest_first_and_chats_sort_by_activity() {
     let (_, carol) = app.register("carol").await;
     let first = create_chat(&app, &ta, &[&bob]).await;
     let second = create_chat(&app, &ta, &[&carol]).await;
-    let (_, list) = req(&app, &ta, Method::GET, "/chats", None).await;
+    let (_, list) = app.request(&ta, Method::GET, "/chats", None).await;
     let order: Vec<&Value> = list
         .as_array()
         .expect("list")
@@ -399,7 +370,7 @@ async fn history_pages_oldest_first_and_chats_sort_by_activity() {
             .await;
         ids.push(ack["message"]["id"].as_str().expect("id").to_owned());
     }
-    let (_, list) = req(&app, &ta, Method::GET, "/chats", None).await;
+    let (_, list) = app.request(&ta, Method::GET, "/chats", None).await;
     assert_eq!(
         list[0]["id"], first["id"],
         "a message moves the chat to the top"
@@ -412,41 +383,36 @@ async fn history_pages_oldest_first_and_chats_sort_by_activity() {
             .map(|m| m["text"].as_str().unwrap_or_default().to_owned())
             .collect()
     };
-    let (_, all) = req(
-        &app,
-        &ta,
-        Method::GET,
-        &format!("/chats/{id}/messages"),
-        None,
-    )
-    .await;
+    let (_, all) = app
+        .request(&ta, Method::GET, &format!("/chats/{id}/messages"), None)
+        .await;
     assert_eq!(texts(&all), ["m0", "m1", "m2", "m3", "m4"]);
-    let (_, last2) = req(
-        &app,
-        &ta,
-        Method::GET,
-        &format!("/chats/{id}/messages?limit=2"),
-        None,
-    )
-    .await;
+    let (_, last2) = app
+        .request(
+            &ta,
+            Method::GET,
+            &format!("/chats/{id}/messages?limit=2"),
+            None,
+        )
+        .await;
     assert_eq!(texts(&last2), ["m3", "m4"]);
-    let (_, page) = req(
-        &app,
-        &ta,
-        Method::GET,
-        &format!("/chats/{id}/messages?limit=2&before={}", ids[3]),
-        None,
-    )
-    .await;
+    let (_, page) = app
+        .request(
+            &ta,
+            Method::GET,
+            &format!("/chats/{id}/messages?limit=2&before={}", ids[3]),
+            None,
+        )
+        .await;
     assert_eq!(texts(&page), ["m1", "m2"]);
-    let (_, page) = req(
-        &app,
-        &ta,
-        Method::GET,
-        &format!("/chats/{id}/messages?limit=2&before={}", ids[0]),
-        None,
-    )
-    .await;
+    let (_, page) = app
+        .request(
+            &ta,
+            Method::GET,
+            &format!("/chats/{id}/messages?limit=2&before={}", ids[0]),
+            None,
+        )
+        .await;
     assert_eq!(page, json!([]));
 
     let other_chat_msg = {
@@ -462,14 +428,9 @@ async fn history_pages_oldest_first_and_chats_sort_by_activity() {
         format!("before={}", uuid::Uuid::new_v4()),
         format!("before={}", other_chat_msg.as_str().unwrap_or_default()),
     ] {
-        let (st, err) = req(
-            &app,
-            &ta,
-            Method::GET,
-            &format!("/chats/{id}/messages?{q}"),
-            None,
-        )
-        .await;
+        let (st, err) = app
+            .request(&ta, Method::GET, &format!("/chats/{id}/messages?{q}"), None)
+            .await;
         assert_eq!(st, 400, "{q} -> {err}");
         assert!(err["message"].as_str().is_some_and(|m| !m.is_empty()));
     }
@@ -614,14 +575,9 @@ async fn malformed_payloads_are_answered_and_the_connection_stays_up() {
     assert!(a.recv("error").await["error"].is_string());
 
     // Nothing was stored; the connection still works; 4000 characters are fine.
-    let (_, history) = req(
-        &app,
-        &ta,
-        Method::GET,
-        &format!("/chats/{id}/messages"),
-        None,
-    )
-    .await;
+    let (_, history) = app
+        .request(&ta, Method::GET, &format!("/chats/{id}/messages"), None)
+        .await;
     assert_eq!(history, json!([]));
     let ok = a
         .call(
@@ -660,16 +616,11 @@ async fn chats_messages_and_unread_counts_survive_a_restart() {
             .await;
         assert_eq!(ack["success"], true);
     }
-    let (_, chats_a) = req(&app, &ta, Method::GET, "/chats", None).await;
-    let (_, chats_b) = req(&app, &tb, Method::GET, "/chats", None).await;
-    let (_, history) = req(
-        &app,
-        &tb,
-        Method::GET,
-        &format!("/chats/{id}/messages"),
-        None,
-    )
-    .await;
+    let (_, chats_a) = app.request(&ta, Method::GET, "/chats", None).await;
+    let (_, chats_b) = app.request(&tb, Method::GET, "/chats", None).await;
+    let (_, history) = app
+        .request(&tb, Method::GET, &format!("/chats/{id}/messages"), None)
+        .await;
     assert_eq!(chats_b[0]["unreadCount"], 3);
     a.close();
     let secret = app.secret.clone();
@@ -681,18 +632,18 @@ async fn chats_messages_and_unread_counts_survive_a_restart() {
         c.secret.jwt_secret = Some(secret);
     })
     .await;
-    assert_eq!(req(&app, &ta, Method::GET, "/chats", None).await.1, chats_a);
-    assert_eq!(req(&app, &tb, Method::GET, "/chats", None).await.1, chats_b);
     assert_eq!(
-        req(
-            &app,
-            &tb,
-            Method::GET,
-            &format!("/chats/{id}/messages"),
-            None
-        )
-        .await
-        .1,
+        app.request(&ta, Method::GET, "/chats", None).await.1,
+        chats_a
+    );
+    assert_eq!(
+        app.request(&tb, Method::GET, "/chats", None).await.1,
+        chats_b
+    );
+    assert_eq!(
+        app.request(&tb, Method::GET, &format!("/chats/{id}/messages"), None)
+            .await
+            .1,
         history
     );
     // And it keeps working: a new message lands after the old ones.
@@ -701,14 +652,9 @@ async fn chats_messages_and_unread_counts_survive_a_restart() {
         .call("message:send", json!({"chatId": id, "text": "after"}))
         .await;
     assert_eq!(ack["success"], true);
-    let (_, history) = req(
-        &app,
-        &ta,
-        Method::GET,
-        &format!("/chats/{id}/messages"),
-        None,
-    )
-    .await;
+    let (_, history) = app
+        .request(&ta, Method::GET, &format!("/chats/{id}/messages"), None)
+        .await;
     let texts: Vec<&str> = history
         .as_array()
         .expect("array")

@@ -4,36 +4,9 @@
 mod common;
 
 use common::sio::{Client, connect_ok};
-use common::{TestApp, spawn_app, spawn_app_with};
+use common::{spawn_app, spawn_app_with, sync};
 use reqwest::Method;
 use serde_json::{Value, json};
-
-async fn req(
-    app: &TestApp,
-    token: &str,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut r = app
-        .http()
-        .request(method, format!("{}{path}", app.base))
-        .bearer_auth(token);
-    if let Some(b) = body {
-        r = r.json(&b);
-    }
-    let res = r.send().await.expect("request");
-    let status = res.status().as_u16();
-    let text = res.text().await.expect("body");
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-}
-
-/// Round trip on the socket: everything the server queued for it before
-/// has arrived once this returns.
-async fn sync(c: &mut Client) {
-    let ack = c.call("join", Value::Null).await;
-    assert!(ack["user"]["id"].is_string(), "join ack: {ack}");
-}
 
 /// `todo:*` events received so far, in order, as (name, payload).
 async fn todo_events(c: &mut Client) -> Vec<(String, Value)> {
@@ -57,8 +30,7 @@ async fn crud_events_reach_every_owner_socket_in_order_and_no_one_else() {
     let mut a2 = connect_ok(&app.base, "/", &ta).await;
     let mut m = connect_ok(&app.base, "/", &tm).await;
 
-    let (st, todo) = req(
-        &app,
+    let (st, todo) = app.request(
         &ta,
         Method::POST,
         "/todos",
@@ -76,46 +48,47 @@ async fn crud_events_reach_every_owner_socket_in_order_and_no_one_else() {
     let id = todo["id"].as_str().expect("id").to_owned();
 
     // Complete: updated then completed. Retitle while completed: updated only.
-    let (st, done) = req(
-        &app,
-        &ta,
-        Method::PATCH,
-        &format!("/todos/{id}"),
-        Some(json!({"completed": true})),
-    )
-    .await;
+    let (st, done) = app
+        .request(
+            &ta,
+            Method::PATCH,
+            &format!("/todos/{id}"),
+            Some(json!({"completed": true})),
+        )
+        .await;
     assert_eq!(st, 200, "{done}");
     assert_eq!(done["completed"], true);
-    let (st, renamed) = req(
-        &app,
-        &ta,
-        Method::PATCH,
-        &format!("/todos/{id}"),
-        Some(json!({"title": "renamed", "priority": "high", "dueDate": null})),
-    )
-    .await;
+    let (st, renamed) = app
+        .request(
+            &ta,
+            Method::PATCH,
+            &format!("/todos/{id}"),
+            Some(json!({"title": "renamed", "priority": "high", "dueDate": null})),
+        )
+        .await;
     assert_eq!(st, 200, "{renamed}");
     assert_eq!(renamed["dueDate"], Value::Null);
     assert_eq!(renamed["priority"], "high");
     assert_eq!(renamed["completed"], true);
     // Reopen and complete again: a second false -> true completion.
-    req(
-        &app,
+    app.request(
         &ta,
         Method::PATCH,
         &format!("/todos/{id}"),
         Some(json!({"completed": false})),
     )
     .await;
-    let (_, again) = req(
-        &app,
-        &ta,
-        Method::PATCH,
-        &format!("/todos/{id}"),
-        Some(json!({"completed": true})),
-    )
-    .await;
-    let (st, _) = req(&app, &ta, Method::DELETE, &format!("/todos/{id}"), None).await;
+    let (_, again) = app
+        .request(
+            &ta,
+            Method::PATCH,
+            &format!("/todos/{id}"),
+            Some(json!({"completed": true})),
+        )
+        .await;
+    let (st, _) = app
+        .request(&ta, Method::DELETE, &format!("/todos/{id}"), None)
+        .await;
     assert_eq!(st, 204);
 
     let expected = [
@@ -143,7 +116,9 @@ async fn crud_events_reach_every_owner_socket_in_order_and_no_one_else() {
         "mallory saw alice's todo events"
     );
 
-    let (st, gone) = req(&app, &ta, Method::GET, &format!("/todos/{id}"), None).await;
+    let (st, gone) = app
+        .request(&ta, Method::GET, &format!("/todos/{id}"), None)
+        .await;
     assert_eq!((st, gone["error"].as_str()), (404, Some("not_found")));
 }
 
@@ -154,14 +129,14 @@ async fn another_users_todo_is_404_and_stays_untouched() {
     let (tm, _) = app.register("mallory").await;
     let mut a = connect_ok(&app.base, "/", &ta).await;
     let mut m = connect_ok(&app.base, "/", &tm).await;
-    let (_, todo) = req(
-        &app,
-        &ta,
-        Method::POST,
-        "/todos",
-        Some(json!({"title": "private"})),
-    )
-    .await;
+    let (_, todo) = app
+        .request(
+            &ta,
+            Method::POST,
+            "/todos",
+            Some(json!({"title": "private"})),
+        )
+        .await;
     let path = format!("/todos/{}", todo["id"].as_str().expect("id"));
 
     for (method, body) in [
@@ -169,15 +144,15 @@ async fn another_users_todo_is_404_and_stays_untouched() {
         (Method::PATCH, Some(json!({"completed": true}))),
         (Method::DELETE, None),
     ] {
-        let (st, err) = req(&app, &tm, method.clone(), &path, body).await;
+        let (st, err) = app.request(&tm, method.clone(), &path, body).await;
         assert_eq!(st, 404, "{method} by mallory: {err}");
     }
-    let (_, list) = req(&app, &tm, Method::GET, "/todos", None).await;
+    let (_, list) = app.request(&tm, Method::GET, "/todos", None).await;
     assert_eq!(list, json!([]));
-    let (st, still) = req(&app, &ta, Method::GET, &path, None).await;
+    let (st, still) = app.request(&ta, Method::GET, &path, None).await;
     assert_eq!(st, 200);
     assert_eq!(still, todo, "mallory's requests changed nothing");
-    let (_, list) = req(&app, &ta, Method::GET, "/todos", None).await;
+    let (_, list) = app.request(&ta, Method::GET, "/todos", None).await;
     assert_eq!(list, json!([todo]));
 
     assert_eq!(names(&todo_events(&mut a).await), ["todo:created"]);
@@ -203,7 +178,9 @@ async fn invalid_input_is_400_with_a_clear_message_and_changes_nothing() {
             "description",
         ),
     ] {
-        let (st, err) = req(&app, &ta, Method::POST, "/todos", Some(body.clone())).await;
+        let (st, err) = app
+            .request(&ta, Method::POST, "/todos", Some(body.clone()))
+            .await;
         assert_eq!(st, 400, "{body} -> {err}");
         assert_eq!(err["error"], "bad_request");
         let msg = err["message"].as_str().unwrap_or_default();
@@ -212,14 +189,14 @@ async fn invalid_input_is_400_with_a_clear_message_and_changes_nothing() {
             "{body}: message {msg:?} should mention {hint}"
         );
     }
-    let (_, todo) = req(
-        &app,
-        &ta,
-        Method::POST,
-        "/todos",
-        Some(json!({"title": "ok", "priority": "low"})),
-    )
-    .await;
+    let (_, todo) = app
+        .request(
+            &ta,
+            Method::POST,
+            "/todos",
+            Some(json!({"title": "ok", "priority": "low"})),
+        )
+        .await;
     let path = format!("/todos/{}", todo["id"].as_str().expect("id"));
     for (body, hint) in [
         (json!({"title": null}), "title"),
@@ -230,7 +207,9 @@ async fn invalid_input_is_400_with_a_clear_message_and_changes_nothing() {
         // One bad field spoils the whole patch.
         (json!({"title": "new", "dueDate": "soon"}), "dueDate"),
     ] {
-        let (st, err) = req(&app, &ta, Method::PATCH, &path, Some(body.clone())).await;
+        let (st, err) = app
+            .request(&ta, Method::PATCH, &path, Some(body.clone()))
+            .await;
         assert_eq!(st, 400, "{body} -> {err}");
         let msg = err["message"].as_str().unwrap_or_default();
         assert!(
@@ -238,9 +217,9 @@ async fn invalid_input_is_400_with_a_clear_message_and_changes_nothing() {
             "{body}: message {msg:?} should mention {hint}"
         );
     }
-    let (_, now) = req(&app, &ta, Method::GET, &path, None).await;
+    let (_, now) = app.request(&ta, Method::GET, &path, None).await;
     assert_eq!(now, todo, "rejected patches changed nothing");
-    let (_, list) = req(&app, &ta, Method::GET, "/todos", None).await;
+    let (_, list) = app.request(&ta, Method::GET, "/todos", None).await;
     assert_eq!(list.as_array().map(Vec::len), Some(1));
     assert_eq!(
         names(&todo_events(&mut a).await),
@@ -271,14 +250,14 @@ async fn a_token_for_a_vanished_user_cannot_create_todos() {
             None,
         )
         .expect("token");
-    let (st, err) = req(
-        &app,
-        &ghost,
-        Method::POST,
-        "/todos",
-        Some(json!({"title": "boo"})),
-    )
-    .await;
+    let (st, err) = app
+        .request(
+            &ghost,
+            Method::POST,
+            "/todos",
+            Some(json!({"title": "boo"})),
+        )
+        .await;
     assert_eq!(st, 401, "{err}");
 }
 
@@ -293,31 +272,26 @@ async fn todos_survive_a_restart() {
     let (ta, _) = app.register("alice").await;
     let mut made = Vec::new();
     for (i, title) in ["one", "two", "three"].iter().enumerate() {
-        let (st, t) = req(
-            &app,
-            &ta,
-            Method::POST,
-            "/todos",
-            Some(json!({"title": title, "priority": "high"})),
-        )
-        .await;
+        let (st, t) = app
+            .request(
+                &ta,
+                Method::POST,
+                "/todos",
+                Some(json!({"title": title, "priority": "high"})),
+            )
+            .await;
         assert_eq!(st, 201);
         if i == 1 {
             let path = format!("/todos/{}", t["id"].as_str().expect("id"));
-            let (_, t) = req(
-                &app,
-                &ta,
-                Method::PATCH,
-                &path,
-                Some(json!({"completed": true})),
-            )
-            .await;
+            let (_, t) = app
+                .request(&ta, Method::PATCH, &path, Some(json!({"completed": true})))
+                .await;
             made.push(t);
         } else {
             made.push(t);
         }
     }
-    let (_, before) = req(&app, &ta, Method::GET, "/todos", None).await;
+    let (_, before) = app.request(&ta, Method::GET, "/todos", None).await;
     made.reverse(); // newest first
     assert_eq!(before, json!(made));
     let secret = app.secret.clone();
@@ -329,7 +303,7 @@ async fn todos_survive_a_restart() {
         c.secret.jwt_secret = Some(secret);
     })
     .await;
-    let (_, after) = req(&app, &ta, Method::GET, "/todos", None).await;
+    let (_, after) = app.request(&ta, Method::GET, "/todos", None).await;
     assert_eq!(after, before, "todos after restart");
     // And the account too: log in again.
     let res = app

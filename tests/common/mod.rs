@@ -23,6 +23,13 @@ pub struct TestApp {
     handle: Option<tokio::task::JoinHandle<()>>,
 }
 
+/// Round trip on a `/` socket: everything the server queued for it before
+/// has arrived once this returns.
+pub async fn sync(c: &mut sio::Client) {
+    let ack = c.call("join", serde_json::Value::Null).await;
+    assert!(ack["user"]["id"].is_string(), "join ack: {ack}");
+}
+
 /// Start the app with defaults (in-memory database, random secret).
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
@@ -82,6 +89,30 @@ impl TestApp {
         (
             body["accessToken"].as_str().expect("token").to_owned(),
             body["user"].clone(),
+        )
+    }
+
+    /// An authenticated JSON request: (status, body or `Null`).
+    pub async fn request(
+        &self,
+        token: &str,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let mut r = self
+            .http()
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(token);
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        let res = r.send().await.expect("request");
+        let status = res.status().as_u16();
+        let text = res.text().await.expect("body");
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
         )
     }
 
