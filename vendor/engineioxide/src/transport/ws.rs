@@ -35,7 +35,6 @@ use crate::{
     socket::{InternalRx, Queued},
     transport::{make_open_packet, polling::WatchStream},
 };
-use engineioxide_core::PacketBuf;
 
 /// Create a response for websocket upgrade
 fn ws_response<B>(ws_key: &HeaderValue) -> Response<ResponseBody<B>> {
@@ -180,7 +179,24 @@ where
     let heartbeat = (sid.is_none() && socket.protocol == ProtocolVersion::V4)
         .then_some((engine.config.ping_interval, engine.config.ping_timeout));
 
-    match serve_session(&engine, &socket, ws, heartbeat).await {
+    // (switchboard patch) The session runs in a task of its own, so that the request, its
+    // parts and the upgrade state held by this (setup) task are freed instead of sitting in
+    // every idle session's future.
+    tokio::spawn(run_session(engine, socket, ws, heartbeat));
+    Ok(())
+}
+
+/// Runs a websocket session to its end and closes it.
+async fn run_session<H: EngineIoHandler, S>(
+    engine: Arc<EngineIo<H>>,
+    socket: Arc<Socket<H::Data>>,
+    mut ws: WebSocketStream<S>,
+    heartbeat: Option<(Duration, Duration)>,
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    // `serve_session` borrows the stream: the stream is stored once in this future.
+    match serve_session(&engine, &socket, &mut ws, heartbeat).await {
         Ok(End::ClosedBy(reason)) => engine.close_session(socket.id, reason),
         Ok(End::Cancelled) => {
             #[cfg(feature = "tracing")]
@@ -195,7 +211,6 @@ where
             engine.close_session(socket.id, reason);
         }
     }
-    Ok(())
 }
 
 /// How a websocket session ended.
@@ -234,7 +249,7 @@ struct Heartbeat {
 async fn serve_session<H: EngineIoHandler, S>(
     engine: &Arc<EngineIo<H>>,
     socket: &Arc<Socket<H::Data>>,
-    mut ws: WebSocketStream<S>,
+    ws: &mut WebSocketStream<S>,
     heartbeat: Option<(Duration, Duration)>,
 ) -> Result<End, Error>
 where
@@ -295,25 +310,17 @@ where
         })
         .await;
 
-        match event {
-            Event::Outgoing(Some(packets)) => {
-                write_packets(socket, &mut ws, *packets).await;
-                while let Ok(packets) = buffered_rx.try_recv() {
-                    write_packets(socket, &mut ws, *packets).await;
-                }
-                #[cfg(feature = "tracing")]
-                tracing::trace!(sid = %socket.id, "ws flush");
-                ws.flush().await.ok();
-            }
+        // Packets to write, and whether to go on with the rest of the queue.
+        let (mut packets, drain_queue): (Queued, bool) = match event {
+            Event::Outgoing(Some(packets)) => (packets, true),
             // The engine closes the queue only after this task released it.
             Event::Outgoing(None) | Event::Cancelled => break End::Cancelled,
             Event::Volatile(Some(Some(packets))) => {
                 #[cfg(feature = "tracing")]
                 tracing::debug!(sid = ?socket.id, "ws volatile flush: {} packets", packets.len());
-                write_packets(socket, &mut ws, *packets).await;
-                ws.flush().await.ok();
+                (packets, false)
             }
-            Event::Volatile(_) => {}
+            Event::Volatile(_) => continue,
             Event::Incoming(None) => {
                 #[cfg(feature = "tracing")]
                 tracing::debug!(sid = %socket.id, "ws transport was closed");
@@ -330,6 +337,7 @@ where
                         timer.as_mut().reset(pinged_at + h.interval);
                     }
                 }
+                continue;
             }
             Event::HeartbeatTimer => {
                 let Some(h) = heartbeat.as_mut() else {
@@ -349,13 +357,33 @@ where
                 let now = Instant::now();
                 h.awaiting_since = Some(now);
                 timer.as_mut().reset(now + h.timeout);
-                let ping: String = Packet::Ping.into();
-                if let Err(_e) = ws.send(Message::Text(ping.into())).await {
+                (Box::new(smallvec![Packet::Ping]), false)
+            }
+        };
+
+        // One write site keeps the session future small: every await point's state is
+        // stored in it for the whole life of the session.
+        loop {
+            for packet in packets.drain(..) {
+                let Some(msg) = to_message(socket.protocol, packet) else {
+                    continue;
+                };
+                if let Err(_e) = ws.feed(msg).await {
                     #[cfg(feature = "tracing")]
-                    tracing::debug!("[sid={}] error sending ping: {}", socket.id, _e);
+                    tracing::debug!("[sid={}] error sending packet: {}", socket.id, _e);
                 }
             }
+            if !drain_queue {
+                break;
+            }
+            match buffered_rx.try_recv() {
+                Ok(more) => packets = more,
+                Err(_) => break,
+            }
         }
+        #[cfg(feature = "tracing")]
+        tracing::trace!(sid = %socket.id, "ws flush");
+        ws.flush().await.ok();
     };
 
     #[cfg(feature = "tracing")]
@@ -410,39 +438,28 @@ fn on_frame<H: EngineIoHandler>(
     Ok(None)
 }
 
-/// Writes packets to the websocket without flushing it.
-async fn write_packets<D, S>(socket: &Socket<D>, ws: &mut WebSocketStream<S>, packets: PacketBuf)
-where
-    D: Default + Send + Sync + 'static,
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    for item in packets {
-        let res = match item {
-            Packet::Binary(bin) | Packet::BinaryV3(bin) => {
-                if socket.protocol == ProtocolVersion::V3 {
-                    // v3 protocol requires packet type as the first byte.
-                    // This requires a new buffer. This is OK as it is only for the V3 protocol.
-                    let mut buff = Vec::with_capacity(bin.len() + 1);
-                    buff.push(0x04);
-                    buff.extend(bin);
-                    ws.feed(Message::Binary(buff.into())).await
-                } else {
-                    ws.feed(Message::Binary(bin)).await
-                }
+/// The websocket message for a packet; `None` for packets that are not sent on websocket.
+fn to_message(protocol: ProtocolVersion, packet: Packet) -> Option<Message> {
+    match packet {
+        Packet::Binary(bin) | Packet::BinaryV3(bin) => {
+            if protocol == ProtocolVersion::V3 {
+                // v3 protocol requires packet type as the first byte.
+                // This requires a new buffer. This is OK as it is only for the V3 protocol.
+                let mut buff = Vec::with_capacity(bin.len() + 1);
+                buff.push(0x04);
+                buff.extend(bin);
+                Some(Message::Binary(buff.into()))
+            } else {
+                Some(Message::Binary(bin))
             }
-            // A Noop Packet maybe sent by the server to upgrade from a polling connection
-            // In the case that the packet was not poll in time it will remain in the buffer and therefore
-            // it should be discarded here
-            Packet::Noop => Ok(()),
-            item => match String::try_from(item) {
-                Ok(packet) => ws.feed(Message::Text(packet.into())).await,
-                Err(_) => Ok(()),
-            },
-        };
-        if let Err(_e) = res {
-            #[cfg(feature = "tracing")]
-            tracing::debug!("[sid={}] error sending packet: {}", socket.id, _e);
         }
+        // A Noop Packet maybe sent by the server to upgrade from a polling connection
+        // In the case that the packet was not poll in time it will remain in the buffer and therefore
+        // it should be discarded here
+        Packet::Noop => None,
+        packet => String::try_from(packet)
+            .ok()
+            .map(|packet| Message::Text(packet.into())),
     }
 }
 
