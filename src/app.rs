@@ -114,7 +114,9 @@ impl App {
             db,
             config: Arc::new(config),
         };
-        let (layer, io) = realtime::builder().with_state(state.clone()).build_layer();
+        let (layer, io) = realtime::builder(&state.config)
+            .with_state(state.clone())
+            .build_layer();
         state.notifier.attach(io.clone());
         realtime::register(&io);
         let router = router(state.clone(), layer);

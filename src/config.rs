@@ -35,6 +35,12 @@ pub struct Config {
     /// Lifetime of tokens issued by /auth/login and /auth/register, e.g. `24h`, `30m`.
     #[arg(long, env = "TOKEN_TTL", default_value = "24h", value_parser = parse_duration)]
     pub token_ttl: Duration,
+    /// How often the server pings each Socket.IO client, e.g. `25s`, `500ms`.
+    #[arg(long, env = "PING_INTERVAL", default_value = "25s", value_parser = parse_heartbeat)]
+    pub ping_interval: Duration,
+    /// How long a client has to answer a ping before it is disconnected.
+    #[arg(long, env = "PING_TIMEOUT", default_value = "20s", value_parser = parse_heartbeat)]
+    pub ping_timeout: Duration,
     /// Directory with the built web client (served at `/`); ignored when missing.
     #[arg(long, env = "WEB_DIR", default_value = "web/dist")]
     pub web_dir: PathBuf,
@@ -100,6 +106,13 @@ impl IceArgs {
 /// Parse `90s`, `30m`, `1h`, `7d` or a bare number of seconds.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
+    if let Some(ms) = s.strip_suffix("ms") {
+        return ms
+            .trim()
+            .parse::<u64>()
+            .map(Duration::from_millis)
+            .map_err(|_| format!("invalid duration `{s}` (use e.g. 500ms, 90s, 30m, 1h, 7d)"));
+    }
     let (num, mult) = match s.char_indices().last() {
         Some((i, 's')) => (&s[..i], 1),
         Some((i, 'm')) => (&s[..i], 60),
@@ -110,7 +123,16 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     num.trim()
         .parse::<u64>()
         .map(|n| Duration::from_secs(n * mult))
-        .map_err(|_| format!("invalid duration `{s}` (use e.g. 90s, 30m, 1h, 7d)"))
+        .map_err(|_| format!("invalid duration `{s}` (use e.g. 500ms, 90s, 30m, 1h, 7d)"))
+}
+
+/// A heartbeat period: a duration from 100ms to 1h.
+pub fn parse_heartbeat(s: &str) -> Result<Duration, String> {
+    let d = parse_duration(s)?;
+    if d < Duration::from_millis(100) || d > Duration::from_secs(3600) {
+        return Err(format!("`{s}` is out of range (100ms to 1h)"));
+    }
+    Ok(d)
 }
 
 impl Config {
@@ -127,6 +149,8 @@ impl Config {
             cors_origins: DEFAULT_CORS_ORIGINS.split(',').map(str::to_owned).collect(),
             room_max_peers: 16,
             token_ttl: Duration::from_secs(86_400),
+            ping_interval: Duration::from_secs(25),
+            ping_timeout: Duration::from_secs(20),
             web_dir: PathBuf::from("web/dist"),
             cookie_secure: false,
             ice: IceArgs {
@@ -153,5 +177,11 @@ mod tests {
         assert_eq!(parse_duration("2h"), Ok(Duration::from_secs(7200)));
         assert_eq!(parse_duration("15"), Ok(Duration::from_secs(15)));
         assert!(parse_duration("soon").is_err());
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
+        assert!(parse_duration("5xms").is_err());
+        assert_eq!(parse_heartbeat("300ms"), Ok(Duration::from_millis(300)));
+        assert!(parse_heartbeat("10ms").is_err());
+        assert!(parse_heartbeat("2h").is_err());
     }
 }

@@ -65,16 +65,16 @@ pub fn user_room(user_id: &str) -> String {
 #[error("unauthorized: {0}")]
 pub struct Unauthorized(pub String);
 
-/// Socket.IO builder with Switchboard's limits.
-pub fn builder() -> SocketIoBuilder {
+/// Socket.IO builder with Switchboard's limits and the configured heartbeat.
+pub fn builder(config: &crate::config::Config) -> SocketIoBuilder {
     SocketIo::builder()
         .ws_max_message_size(MAX_MESSAGE_BYTES)
         .ws_max_frame_size(MAX_MESSAGE_BYTES)
         .ws_read_buffer_size(WS_READ_BUFFER_BYTES)
         .max_payload(MAX_MESSAGE_BYTES as u64)
         .max_buffer_size(MAX_BUFFERED_PACKETS)
-        .ping_interval(Duration::from_secs(25))
-        .ping_timeout(Duration::from_secs(20))
+        .ping_interval(config.ping_interval)
+        .ping_timeout(config.ping_timeout)
         .connect_timeout(Duration::from_secs(10))
 }
 
