@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::Request;
-use axum::http::{HeaderMap, HeaderValue, Uri};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Uri, header};
 use axum::response::IntoResponse;
 use axum::serve::ListenerExt;
 use socketioxide::SocketIo;
@@ -176,18 +176,32 @@ impl App {
 /// (including axum's `OriginalUri`, inserted by the router before any of
 /// its layers run) for the session's lifetime: without this copy each idle
 /// websocket pinned its upgrade connection's 16 KiB read buffer.
+///
+/// A websocket session keeps only the headers it uses: the handshake's and
+/// the credentials' (see [`SESSION_HEADERS`]). A browser sends a dozen more
+/// (user agent, languages, caches, extensions) that would stay allocated for
+/// as long as the socket is open.
 fn detach_request_head(mut req: Request) -> Request {
     let uri = req.uri();
     let copied = Uri::try_from(uri.to_string()).unwrap_or_else(|_| uri.clone());
     *req.uri_mut() = copied;
+    let websocket_session = realtime::is_engine_io_path(req.uri().path())
+        && req
+            .headers()
+            .get(header::UPGRADE)
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"websocket"));
     let headers = std::mem::take(req.headers_mut());
-    let mut copied = HeaderMap::with_capacity(headers.len());
+    let kept = |name: &HeaderName| !websocket_session || SESSION_HEADERS.contains(name);
+    let mut copied = HeaderMap::with_capacity(headers.keys().filter(|n| kept(n)).count());
     let mut name = None;
     for (next, value) in headers {
         if next.is_some() {
             name = next;
         }
         let Some(name) = name.as_ref() else { continue };
+        if !kept(name) {
+            continue;
+        }
         let mut fresh = HeaderValue::from_bytes(value.as_bytes()).unwrap_or_else(|_| value.clone());
         fresh.set_sensitive(value.is_sensitive());
         copied.append(name.clone(), fresh);
@@ -195,6 +209,19 @@ fn detach_request_head(mut req: Request) -> Request {
     *req.headers_mut() = copied;
     req
 }
+
+/// Headers a websocket session keeps: the upgrade handshake's, the Origin
+/// check's, and the credentials the auth middleware reads.
+const SESSION_HEADERS: [HeaderName; 8] = [
+    header::HOST,
+    header::CONNECTION,
+    header::UPGRADE,
+    header::SEC_WEBSOCKET_KEY,
+    header::SEC_WEBSOCKET_VERSION,
+    header::ORIGIN,
+    header::AUTHORIZATION,
+    header::COOKIE,
+];
 
 /// Pending connections the kernel queues before `accept` (connect storms).
 const LISTEN_BACKLOG: u32 = 4096;
@@ -270,4 +297,66 @@ fn router(state: AppState, io_layer: SocketIoLayer) -> Router {
                 tracing::info_span!("http", method = %req.method(), path = %req.uri().path())
             }),
         )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(path: &str, headers: &[(&str, &str)]) -> Request {
+        let mut builder = Request::builder().uri(path);
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        builder.body(axum::body::Body::empty()).expect("request")
+    }
+
+    const BROWSER: [(&str, &str); 7] = [
+        ("host", "localhost:3000"),
+        ("upgrade", "websocket"),
+        ("connection", "Upgrade"),
+        ("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ=="),
+        ("cookie", "access_token=abc"),
+        ("user-agent", "Mozilla/5.0"),
+        ("accept-language", "ru-RU,ru;q=0.9"),
+    ];
+
+    #[test]
+    fn websocket_sessions_keep_only_the_headers_they_use() {
+        let req = detach_request_head(request("/socket.io/?EIO=4&transport=websocket", &BROWSER));
+        let mut kept: Vec<_> = req
+            .headers()
+            .keys()
+            .map(|k| k.as_str().to_owned())
+            .collect();
+        kept.sort();
+        assert_eq!(
+            kept,
+            [
+                "connection",
+                "cookie",
+                "host",
+                "sec-websocket-key",
+                "upgrade"
+            ]
+        );
+        assert_eq!(req.headers()["cookie"], "access_token=abc");
+        assert_eq!(req.uri().query(), Some("EIO=4&transport=websocket"));
+    }
+
+    #[test]
+    fn other_requests_keep_every_header() {
+        for path in [
+            "/socket.io/?EIO=4&transport=polling",
+            "/socket.io-admin/",
+            "/todos",
+        ] {
+            let mut headers = BROWSER.to_vec();
+            if path.contains("polling") {
+                headers.retain(|(name, _)| *name != "upgrade");
+            }
+            let req = detach_request_head(request(path, &headers));
+            assert_eq!(req.headers().len(), headers.len(), "{path}");
+        }
+    }
 }

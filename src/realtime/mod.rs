@@ -65,9 +65,19 @@ pub fn user_room(user_id: &str) -> String {
 #[error("unauthorized: {0}")]
 pub struct Unauthorized(pub String);
 
+/// Where Engine.IO (and so Socket.IO) is served: socketioxide's default path.
+pub const ENGINE_IO_PATH: &str = "/socket.io";
+
+/// Whether `path` is served by Engine.IO.
+pub fn is_engine_io_path(path: &str) -> bool {
+    path.strip_prefix(ENGINE_IO_PATH)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+}
+
 /// Socket.IO builder with Switchboard's limits and the configured heartbeat.
 pub fn builder(config: &crate::config::Config) -> SocketIoBuilder {
     SocketIo::builder()
+        .req_path(ENGINE_IO_PATH)
         .ws_max_message_size(MAX_MESSAGE_BYTES)
         .ws_max_frame_size(MAX_MESSAGE_BYTES)
         .ws_read_buffer_size(WS_READ_BUFFER_BYTES)

@@ -70,6 +70,7 @@ pub fn new_req<R: Send + 'static, B, H: EngineIoHandler>(
         .get("Sec-WebSocket-Key")
         .ok_or(Error::InvalidWebSocketKey)?
         .clone();
+    let parts = without_handshake_headers(parts);
 
     tokio::spawn(async move {
         let conn = hyper::upgrade::on(req)
@@ -102,6 +103,48 @@ pub fn new_req<R: Send + 'static, B, H: EngineIoHandler>(
     });
 
     Ok(ws_response(&ws_key))
+}
+
+/// The request head a websocket session keeps, without the upgrade handshake's headers.
+///
+/// (switchboard patch) They are of no use once the connection is upgraded, and a session
+/// keeps its request head for its whole life (~0.5 KiB per session).
+fn without_handshake_headers(mut parts: Parts) -> Parts {
+    use http::header;
+    const HANDSHAKE: [header::HeaderName; 6] = [
+        header::CONNECTION,
+        header::UPGRADE,
+        header::SEC_WEBSOCKET_KEY,
+        header::SEC_WEBSOCKET_VERSION,
+        header::SEC_WEBSOCKET_EXTENSIONS,
+        header::SEC_WEBSOCKET_PROTOCOL,
+    ];
+    if HANDSHAKE
+        .iter()
+        .any(|name| parts.headers.contains_key(name))
+    {
+        let headers = std::mem::take(&mut parts.headers);
+        let mut kept = http::HeaderMap::with_capacity(
+            headers
+                .keys()
+                .filter(|name| !HANDSHAKE.contains(name))
+                .count(),
+        );
+        let mut current = None;
+        for (name, value) in headers {
+            if name.is_some() {
+                current = name;
+            }
+            match &current {
+                Some(name) if !HANDSHAKE.contains(name) => {
+                    kept.append(name.clone(), value);
+                }
+                _ => {}
+            }
+        }
+        parts.headers = kept;
+    }
+    parts
 }
 
 /// Handle a websocket connection upgrade
