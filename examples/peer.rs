@@ -21,14 +21,12 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, anyhow, bail};
-use futures_util::{SinkExt as _, StreamExt as _};
 use serde_json::{Value, json};
 use tokio::sync::{Mutex, mpsc, oneshot};
-use tokio_tungstenite::tungstenite::Message as WsMessage;
 use webrtc::api::setting_engine::SettingEngine;
 use webrtc::api::{API, APIBuilder};
 use webrtc::data_channel::RTCDataChannel;
@@ -51,21 +49,16 @@ pub const CHANNEL_LABEL: &str = "switchboard";
 pub const ECHO_PREFIX: &str = "echo:";
 
 // ---------------------------------------------------------------------------
-// Socket.IO (Engine.IO v4, protocol 5) client over a websocket
+// Signalling: the project's Socket.IO client (`sio-client`) on `/webrtc`
 // ---------------------------------------------------------------------------
 
-type AckMap = Arc<std::sync::Mutex<HashMap<u64, oneshot::Sender<Value>>>>;
-
-/// A minimal Socket.IO client for one namespace: events, acks, ping/pong.
+/// A Socket.IO client for one namespace: events, acks, ping/pong.
 #[derive(Clone)]
 pub struct Signal {
-    out: mpsc::UnboundedSender<String>,
-    acks: AckMap,
-    next_ack: Arc<AtomicU64>,
-    namespace: String,
+    client: Arc<sio_client::Client>,
 }
 
-/// What the server sent on the namespace.
+/// What the server sent on the namespace (`disconnect` when it ends).
 #[derive(Debug, Clone)]
 pub struct SignalEvent {
     pub name: String,
@@ -81,131 +74,36 @@ impl Signal {
         namespace: &str,
         token: &str,
     ) -> Result<(Signal, mpsc::UnboundedReceiver<SignalEvent>)> {
-        let ws_url = ws_url(base_url)?;
-        let (ws, _) = tokio_tungstenite::connect_async(ws_url.as_str())
-            .await
-            .with_context(|| format!("websocket connect to {}", redact(&ws_url)))?;
-        let (mut sink, mut stream) = ws.split();
-
-        // Engine.IO open packet: 0{"sid":..,"pingInterval":..,"pingTimeout":..}
-        let open = next_text(&mut stream).await?;
-        if !open.starts_with('0') {
-            bail!("expected Engine.IO open packet, got {open:?}");
-        }
-
-        let ns_prefix = if namespace == "/" {
-            String::new()
-        } else {
-            format!("{namespace},")
-        };
-        let auth = json!({ "token": token });
-        sink.send(WsMessage::text(format!("40{ns_prefix}{auth}")))
-            .await
-            .context("send namespace connect")?;
-
-        // Wait for CONNECT (40) or CONNECT_ERROR (44) on our namespace.
-        loop {
-            let msg = next_text(&mut stream).await?;
-            if msg == "2" {
-                sink.send(WsMessage::text("3")).await?;
-                continue;
-            }
-            if let Some(rest) = msg.strip_prefix("40")
-                && (rest.starts_with(&ns_prefix) || ns_prefix.is_empty())
-            {
-                break;
-            }
-            if let Some(rest) = msg.strip_prefix("44") {
-                let body = rest.strip_prefix(ns_prefix.as_str()).unwrap_or(rest);
-                let v: Value = serde_json::from_str(body).unwrap_or(Value::Null);
-                let message = v
-                    .get("message")
-                    .and_then(Value::as_str)
-                    .unwrap_or(body)
-                    .to_owned();
-                return Err(anyhow!("connect_error: {message}"));
-            }
-        }
-
-        let (out_tx, mut out_rx) = mpsc::unbounded_channel::<String>();
+        let target = sio_client::Target::from_url(base_url, namespace)?;
+        let (client, mut events) =
+            sio_client::connect_channel(&target, Some(json!({ "token": token })))
+                .await
+                .with_context(|| format!("signalling connect to {}", redact(base_url)))?;
         let (ev_tx, ev_rx) = mpsc::unbounded_channel();
-        let acks: AckMap = Arc::default();
-
-        // Writer: everything goes through one queue, so frames leave in the order queued.
         tokio::spawn(async move {
-            while let Some(frame) = out_rx.recv().await {
-                if sink.send(WsMessage::text(frame)).await.is_err() {
-                    break;
-                }
-            }
-            let _ = sink.close().await;
-        });
-
-        // Reader: pings, events, acks.
-        let reader_out = out_tx.clone();
-        let reader_acks = acks.clone();
-        let prefix = ns_prefix.clone();
-        tokio::spawn(async move {
-            while let Some(Ok(msg)) = stream.next().await {
-                let WsMessage::Text(text) = msg else { continue };
-                let text = text.as_str();
+            while let Some(e) = events.recv().await {
                 if debug_frames() {
-                    eprintln!("sio <- {text}");
+                    eprintln!("sio <- {} {}", e.name, e.data);
                 }
-                if text == "2" {
-                    let _ = reader_out.send("3".to_owned());
-                    continue;
-                }
-                let Some(packet) = text.strip_prefix('4') else {
-                    continue;
-                };
-                let (kind, rest) = packet.split_at(packet.len().min(1));
-                let Some(rest) = rest.strip_prefix(prefix.as_str()) else {
-                    continue;
-                };
-                let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-                let (id, payload) = rest.split_at(digits);
-                let Ok(Value::Array(mut items)) = serde_json::from_str::<Value>(payload) else {
-                    continue;
-                };
-                match kind {
-                    "2" if !items.is_empty() => {
-                        let name = items.remove(0).as_str().unwrap_or_default().to_owned();
-                        let data = if items.is_empty() {
-                            Value::Null
-                        } else {
-                            items.remove(0)
-                        };
-                        if ev_tx.send(SignalEvent { name, data }).is_err() {
-                            break;
-                        }
-                    }
-                    "3" => {
-                        let Ok(id) = id.parse::<u64>() else { continue };
-                        let waiter = reader_acks.lock().ok().and_then(|mut m| m.remove(&id));
-                        if let Some(waiter) = waiter {
-                            let _ = waiter.send(items.into_iter().next().unwrap_or(Value::Null));
-                        }
-                    }
-                    _ => {}
+                if ev_tx
+                    .send(SignalEvent {
+                        name: e.name,
+                        data: e.data,
+                    })
+                    .is_err()
+                {
+                    return;
                 }
             }
-            // Connection gone: drop pending acks so waiters fail.
-            if let Ok(mut m) = reader_acks.lock() {
-                m.clear();
-            }
+            // The connection ended.
             let _ = ev_tx.send(SignalEvent {
                 name: "disconnect".to_owned(),
                 data: Value::Null,
             });
         });
-
         Ok((
             Signal {
-                out: out_tx,
-                acks,
-                next_ack: Arc::new(AtomicU64::new(1)),
-                namespace: ns_prefix,
+                client: Arc::new(client),
             },
             ev_rx,
         ))
@@ -213,81 +111,37 @@ impl Signal {
 
     /// Emits an event without asking for an ack.
     pub fn emit(&self, event: &str, data: Value) -> Result<()> {
-        let frame = format!("42{}{}", self.namespace, json!([event, data]));
-        self.out
-            .send(frame)
-            .map_err(|_| anyhow!("signalling closed"))
+        if self.client.emit(event, &data) {
+            Ok(())
+        } else {
+            Err(anyhow!("signalling closed"))
+        }
     }
 
     /// Queues an event asking for an ack; the frame is queued before this returns,
     /// so the order of calls is the order on the wire.
     pub fn emit_ack(&self, event: &str, data: Value) -> Result<oneshot::Receiver<Value>> {
-        let id = self.next_ack.fetch_add(1, Ordering::Relaxed);
-        let (tx, rx) = oneshot::channel();
-        self.acks
-            .lock()
-            .map_err(|_| anyhow!("ack table poisoned"))?
-            .insert(id, tx);
-        let frame = format!("42{}{}{}", self.namespace, id, json!([event, data]));
-        self.out
-            .send(frame)
-            .map_err(|_| anyhow!("signalling closed"))?;
-        Ok(rx)
+        Ok(self.client.emit_ack(event, &data)?)
     }
 
     /// Emits and waits for the ack (10 s).
     pub async fn call(&self, event: &str, data: Value) -> Result<Value> {
-        let rx = self.emit_ack(event, data)?;
-        tokio::time::timeout(Duration::from_secs(10), rx)
-            .await
-            .map_err(|_| anyhow!("no ack for {event} within 10 s"))?
-            .map_err(|_| anyhow!("connection closed before the ack for {event}"))
+        Ok(self
+            .client
+            .call(event, &data, Duration::from_secs(10))
+            .await?)
     }
 
     /// Closes the namespace and the websocket.
     pub fn close(&self) {
-        let _ = self.out.send(format!("41{}", self.namespace));
+        self.client.close();
     }
 }
 
-/// `PEER_DEBUG_FRAMES=1` prints every frame received after the namespace connect.
+/// `PEER_DEBUG_FRAMES=1` prints every event received after the namespace connect.
 fn debug_frames() -> bool {
     static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     *ON.get_or_init(|| std::env::var_os("PEER_DEBUG_FRAMES").is_some())
-}
-
-async fn next_text<S>(stream: &mut S) -> Result<String>
-where
-    S: futures_util::Stream<Item = Result<WsMessage, tokio_tungstenite::tungstenite::Error>>
-        + Unpin,
-{
-    let wait = Duration::from_secs(10);
-    loop {
-        let msg = tokio::time::timeout(wait, stream.next())
-            .await
-            .map_err(|_| anyhow!("signalling server silent for 10 s"))?
-            .ok_or_else(|| anyhow!("websocket closed"))??;
-        match msg {
-            WsMessage::Text(t) => return Ok(t.as_str().to_owned()),
-            WsMessage::Close(_) => bail!("websocket closed by server"),
-            _ => continue,
-        }
-    }
-}
-
-/// `http://h:p/...` -> `ws://h:p/socket.io/?EIO=4&transport=websocket`.
-pub fn ws_url(base: &str) -> Result<String> {
-    let base = base.trim_end_matches('/');
-    let rest = if let Some(r) = base.strip_prefix("http://") {
-        format!("ws://{r}")
-    } else if let Some(r) = base.strip_prefix("https://") {
-        format!("wss://{r}")
-    } else if base.starts_with("ws://") || base.starts_with("wss://") {
-        base.to_owned()
-    } else {
-        bail!("url must start with http://, https://, ws:// or wss://: {base}");
-    };
-    Ok(format!("{rest}/socket.io/?EIO=4&transport=websocket"))
 }
 
 fn redact(url: &str) -> String {

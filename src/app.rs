@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::FromRef;
 use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Uri, header};
 use axum::response::IntoResponse;
@@ -17,39 +18,22 @@ use tower::ServiceExt;
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::trace::TraceLayer;
 
-use crate::auth::TokenService;
-use crate::chats::ChatService;
 use crate::config::Config;
-use crate::notifier::Notifier;
-use crate::presence::Presence;
-use crate::realtime::{self, origin};
-use crate::rooms::Rooms;
-use crate::store::{Db, StoreError};
-use crate::todos::TodoService;
+use crate::domain::accounts::Accounts;
+use crate::domain::chats::ChatService;
+use crate::domain::identity::TokenService;
+use crate::domain::presence::Presence;
+use crate::domain::signalling::Signalling;
+use crate::domain::todos::TodoService;
+use crate::http::origin::{self, OriginPolicy};
+use crate::memory::{KeyedLocks, MemoryPresence, MemoryRooms};
+use crate::ports::{Locks, Publisher};
+use crate::realtime::publisher::SocketIoPublisher;
+use crate::realtime::webrtc_ns::WebrtcState;
+use crate::realtime::{self, session};
+use crate::state::AppState;
+use crate::store::{Db, OpenError};
 use crate::turn::IceConfig;
-
-/// State shared by REST handlers and Socket.IO handlers (cheap to clone).
-#[derive(Clone, Debug)]
-pub struct AppState {
-    /// Resolved configuration.
-    pub config: Arc<Config>,
-    /// Database.
-    pub db: Db,
-    /// JWT issue/verify.
-    pub tokens: Arc<TokenService>,
-    /// ICE server lists and TURN credentials.
-    pub ice: Arc<IceConfig>,
-    /// Signalling rooms of `/webrtc`.
-    pub rooms: Arc<Rooms>,
-    /// Real-time event publisher for domain services.
-    pub notifier: Notifier,
-    /// Owner-scoped todos.
-    pub todos: TodoService,
-    /// Chats and messages.
-    pub chats: ChatService,
-    /// Who is online on `/`.
-    pub presence: Presence,
-}
 
 /// Errors while starting the server.
 #[derive(Debug, thiserror::Error)]
@@ -59,7 +43,7 @@ pub enum StartError {
     NoSecret,
     /// The database could not be opened or migrated.
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Store(#[from] OpenError),
     /// The listener could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -101,31 +85,45 @@ impl App {
             .clone()
             .ok_or(StartError::NoSecret)?;
         let db = Db::connect(&config.database_url).await?;
+        let store = Arc::new(db.clone());
         let ice = IceConfig::new(&config.ice, embedded_turn_url);
-        let notifier = Notifier::new();
+        let tokens = Arc::new(TokenService::new(&secret, config.token_ttl));
+        let publisher = SocketIoPublisher::new();
+        let events: Arc<dyn Publisher> = Arc::new(publisher.clone());
+        let locks: Arc<dyn Locks> = Arc::new(KeyedLocks::new());
         let state = AppState {
-            tokens: Arc::new(TokenService::new(&secret, config.token_ttl)),
-            rooms: Arc::new(Rooms::new(config.room_max_peers)),
+            accounts: Accounts::new(store.clone(), tokens.clone()),
+            todos: TodoService::new(store.clone(), events.clone(), locks.clone()),
+            chats: ChatService::new(store.clone(), store.clone(), events.clone(), locks.clone()),
+            presence: Presence::new(
+                Arc::new(MemoryPresence::new()),
+                locks,
+                store.clone(),
+                events.clone(),
+            ),
+            signalling: Signalling::new(
+                Arc::new(MemoryRooms::new()),
+                store,
+                events,
+                config.room_max_peers,
+            ),
+            origins: OriginPolicy::new(&config.cors_origins),
             ice: Arc::new(ice),
-            todos: TodoService::new(db.clone(), notifier.clone()),
-            chats: ChatService::new(db.clone(), notifier.clone()),
-            presence: Presence::new(db.clone(), notifier.clone()),
-            notifier,
+            tokens,
             db,
             config: Arc::new(config),
         };
+        // Socket.IO handlers take narrow states, registered one by one.
         let (layer, io) = realtime::builder(&state.config)
-            .with_state(state.clone())
+            .with_state(state.tokens.clone())
+            .with_state(state.chats.clone())
+            .with_state(state.presence.clone())
+            .with_state(WebrtcState::from_ref(&state))
             .build_layer();
-        state.notifier.attach(io.clone());
+        publisher.attach(io.clone());
         realtime::register(&io);
         let router = router(state.clone(), layer);
         Ok(Self { state, io, router })
-    }
-
-    /// The axum router (for embedding or `oneshot` tests).
-    pub fn router(&self) -> Router {
-        self.router.clone()
     }
 
     /// Serve on `listener` until `shutdown` resolves, then close every
@@ -143,7 +141,7 @@ impl App {
             tracing::info!("shutting down: closing sockets");
             // socketioxide's `close` detaches the namespaces before it closes
             // the transports, so no disconnect handler runs: log them here.
-            realtime::log_shutdown_disconnects(&io);
+            session::log_shutdown_disconnects(&io);
             io.close().await;
             let _ = tx.send(());
         };
@@ -255,7 +253,7 @@ fn wants_client_page(req: &Request) -> bool {
 
 /// 404 in the API's error format.
 fn not_found(req: &Request) -> axum::response::Response {
-    crate::error::ApiError::NotFound(format!(
+    crate::http::error::ApiError::NotFound(format!(
         "no route for {} {}",
         req.method(),
         req.uri().path()
@@ -264,8 +262,8 @@ fn not_found(req: &Request) -> axum::response::Response {
 }
 
 fn router(state: AppState, io_layer: SocketIoLayer) -> Router {
-    let policy = origin::OriginPolicy::new(&state.config.cors_origins);
-    let mut app = crate::api::routes();
+    let policy = state.origins.clone();
+    let mut app = crate::http::routes();
     let web = &state.config.web_dir;
     if web.join("index.html").is_file() {
         let index = web.join("index.html");

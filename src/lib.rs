@@ -3,32 +3,33 @@
 //! A real-time gateway and WebRTC signalling server speaking Socket.IO v5 /
 //! Engine.IO v4, so browsers keep using the official `socket.io-client`.
 //!
-//! - [`config`]: flags and environment.
-//! - [`auth`]: JWT tokens, token lookup, password hashing, `/auth/*`.
-//! - [`store`]: SQLite through sqlx, migrations under `migrations/`.
-//! - [`api`]: REST routes.
-//! - [`realtime`]: Socket.IO setup, the shared auth middleware, one file per
-//!   namespace (`/` in [`realtime::app`], `/webrtc` in [`realtime::webrtc`]).
-//! - [`rooms`]: signalling room state, separate from transport.
-//! - [`todos`], [`chats`], [`presence`]: domain services behind REST and `/`.
-//! - [`notifier`]: how domain services publish events.
-//! - [`turn`]: ICE servers and TURN REST credentials.
-//! - [`app`]: wiring and lifecycle.
+//! Imports run one way: transport -> domain -> ports <- implementations.
+//!
+//! - [`wire`]: event names and payload types, defined once (the web client's
+//!   types are generated from them).
+//! - Transport: [`http`] (REST routes, errors, credentials, Origin guard) and
+//!   [`realtime`] (Socket.IO: handshake, the one dispatch path, `/` and
+//!   `/webrtc`).
+//! - [`domain`]: the rules (accounts, todos, chats, presence, signalling),
+//!   free of axum and socketioxide.
+//! - [`ports`]: traits for shared state and the database.
+//! - Implementations: [`store`] (SQLite) and [`memory`] (in-process state).
+//! - [`turn`]: ICE server lists, TURN REST credentials, the embedded TURN server.
+//! - Wiring: [`config`], [`state`] (shared state, narrow pieces by `FromRef`),
+//!   [`app`] (router, layers, lifecycle).
 
-pub mod api;
 pub mod app;
-pub mod auth;
-pub mod chats;
 pub mod config;
-pub mod error;
-pub mod locks;
-pub mod notifier;
-pub mod presence;
+pub mod domain;
+pub mod http;
+pub mod memory;
+pub mod ports;
 pub mod realtime;
-pub mod rooms;
+pub mod state;
 pub mod store;
-pub mod todos;
 pub mod turn;
+pub mod wire;
 
-pub use app::{App, AppState};
+pub use app::App;
 pub use config::Config;
+pub use state::AppState;

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use switchboard::auth::TokenService;
+use switchboard::domain::identity::TokenService;
 use switchboard::config::{Config, SecretArgs, parse_duration};
 use switchboard::turn::server::{TurnServer, TurnServerConfig};
 use tracing_subscriber::EnvFilter;

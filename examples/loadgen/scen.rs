@@ -9,9 +9,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use hdrhistogram::Histogram;
 use serde_json::{Value, json};
 
-use crate::report::{Report, new_hist};
-use crate::sio::{self, Client, ConnErr, Counters, EventFn, Incoming, Target, now_ns, ns_at};
-use crate::sys::{self, ProcSample};
+use super::report::{Report, new_hist};
+use super::sio::{self, Client, ConnErr, Counters, EventFn, Incoming, Target, now_ns, ns_at};
+use super::sys::{self, ProcSample};
 
 /// Everything a scenario needs.
 pub struct Ctx {

@@ -2,59 +2,14 @@
 
 use std::collections::HashMap;
 
-use serde::Serialize;
-use sqlx::{FromRow, QueryBuilder, Sqlite};
+use async_trait::async_trait;
+use sqlx::FromRow;
 
-use super::{Db, StoreError, User, is_foreign_key_violation, now};
-
-/// The sender of a message.
-#[derive(Debug, Clone, Serialize, FromRow, PartialEq, Eq)]
-pub struct MessageSender {
-    /// User id.
-    pub id: String,
-    /// Display name.
-    pub username: String,
-}
-
-/// A participant of a chat, as the message path needs it.
-pub type ChatMember = MessageSender;
-
-/// A chat message as clients see it.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "camelCase")]
-pub struct Message {
-    /// UUID.
-    pub id: String,
-    /// The chat.
-    pub chat_id: String,
-    /// Who wrote it.
-    pub sender: MessageSender,
-    /// Text (1-4000 characters).
-    pub text: String,
-    /// Always `text`.
-    #[serde(rename = "type")]
-    pub kind: String,
-    /// RFC 3339 UTC with milliseconds.
-    pub created_at: String,
-}
-
-/// A chat as one participant sees it.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "camelCase")]
-pub struct Chat {
-    /// UUID.
-    pub id: String,
-    /// Optional name.
-    pub name: Option<String>,
-    /// Every participant, the viewer included.
-    pub participants: Vec<User>,
-    /// RFC 3339 UTC with milliseconds.
-    pub created_at: String,
-    /// The newest message, if any.
-    pub last_message: Option<Message>,
-    /// Messages the viewer has not read.
-    pub unread_count: i64,
-}
+use super::users::UserRow;
+use super::{Db, StoreError, is_foreign_key_violation, now};
+use crate::ports::ChatStore;
+use crate::wire::models::MessageKind;
+use crate::wire::{Chat, ChatId, Message, MessageId, UserId, UserRef, UserSummary};
 
 #[derive(FromRow)]
 struct MessageRow {
@@ -70,17 +25,28 @@ struct MessageRow {
 impl From<MessageRow> for Message {
     fn from(r: MessageRow) -> Self {
         Message {
-            id: r.id,
-            chat_id: r.chat_id,
-            sender: MessageSender {
-                id: r.sender_id,
+            id: MessageId::new(r.id),
+            chat_id: ChatId::new(r.chat_id),
+            sender: UserRef {
+                id: UserId::new(r.sender_id),
                 username: r.sender_username,
             },
             text: r.text,
-            kind: r.kind,
+            kind: message_kind(&r.kind),
             created_at: r.created_at,
         }
     }
+}
+
+/// Only `text` is ever written.
+fn message_kind(_stored: &str) -> MessageKind {
+    MessageKind::Text
+}
+
+#[derive(FromRow)]
+struct MemberRow {
+    id: String,
+    username: String,
 }
 
 #[derive(FromRow)]
@@ -101,7 +67,7 @@ struct ChatRow {
 struct ParticipantRow {
     chat_id: String,
     #[sqlx(flatten)]
-    user: User,
+    user: UserRow,
 }
 
 const MESSAGE_COLUMNS: &str = "m.id, m.chat_id, m.sender_id, u.username AS sender_username, \
@@ -110,44 +76,23 @@ const MESSAGE_COLUMNS: &str = "m.id, m.chat_id, m.sender_id, u.username AS sende
 /// Next value of the chat activity counter (one index probe).
 const NEXT_ACTIVITY: &str = "(SELECT COALESCE(MAX(activity), 0) + 1 FROM chats)";
 
-impl Db {
-    /// True when `user_id` is a participant of `chat_id`.
-    pub async fn is_chat_participant(
-        &self,
-        chat_id: &str,
-        user_id: &str,
-    ) -> Result<bool, StoreError> {
+#[async_trait]
+impl ChatStore for Db {
+    async fn is_chat_participant(&self, chat_id: &ChatId, user_id: &UserId) -> Result<bool, StoreError> {
         let row: Option<(i64,)> =
             sqlx::query_as("SELECT 1 FROM chat_participants WHERE chat_id = ? AND user_id = ?")
-                .bind(chat_id)
-                .bind(user_id)
+                .bind(chat_id.as_str())
+                .bind(user_id.as_str())
                 .fetch_optional(self.pool())
                 .await?;
         Ok(row.is_some())
     }
 
-    /// The users among `ids` that exist (in no particular order).
-    pub async fn users_by_ids(&self, ids: &[String]) -> Result<Vec<User>, StoreError> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut q: QueryBuilder<Sqlite> =
-            QueryBuilder::new("SELECT id, username, email FROM users WHERE id IN (");
-        let mut list = q.separated(", ");
-        for id in ids {
-            list.push_bind(id);
-        }
-        q.push(")");
-        Ok(q.build_query_as::<User>().fetch_all(self.pool()).await?)
-    }
-
-    /// Create a chat with these participants (existing users, creator
-    /// included); `NotFound` when one of them vanished meanwhile.
-    pub async fn create_chat(
+    async fn create_chat(
         &self,
         name: Option<&str>,
-        creator_id: &str,
-        participants: Vec<User>,
+        creator_id: &UserId,
+        participants: Vec<UserSummary>,
     ) -> Result<Chat, StoreError> {
         let id = uuid::Uuid::new_v4().to_string();
         let at = now();
@@ -159,7 +104,7 @@ impl Db {
             ))
             .bind(&id)
             .bind(name)
-            .bind(creator_id)
+            .bind(creator_id.as_str())
             .bind(&at)
             .bind(&at)
             .execute(&mut *tx)
@@ -170,7 +115,7 @@ impl Db {
                      VALUES (?, ?, 0, ?)",
                 )
                 .bind(&id)
-                .bind(&p.id)
+                .bind(p.id.as_str())
                 .bind(&at)
                 .execute(&mut *tx)
                 .await?;
@@ -180,7 +125,7 @@ impl Db {
         .await;
         match res {
             Ok(()) => Ok(Chat {
-                id,
+                id: ChatId::new(id),
                 name: name.map(str::to_owned),
                 participants,
                 created_at: at,
@@ -192,13 +137,12 @@ impl Db {
         }
     }
 
-    /// The chats of `user_id`, most recent activity first; only `chat_id`
-    /// when given.
-    pub async fn chats_of(
+    async fn chats_of(
         &self,
-        user_id: &str,
-        chat_id: Option<&str>,
+        user_id: &UserId,
+        chat_id: Option<&ChatId>,
     ) -> Result<Vec<Chat>, StoreError> {
+        let chat_id = chat_id.map(ChatId::as_str);
         let rows = sqlx::query_as::<_, ChatRow>(
             "SELECT c.id, c.name, c.created_at, cp.unread_count, \
                     m.id AS m_id, m.sender_id AS m_sender_id, u.username AS m_sender_username, \
@@ -211,7 +155,7 @@ impl Db {
              WHERE cp.user_id = ?1 AND (?2 IS NULL OR cp.chat_id = ?2) \
              ORDER BY c.activity DESC",
         )
-        .bind(user_id)
+        .bind(user_id.as_str())
         .bind(chat_id)
         .fetch_all(self.pool())
         .await?;
@@ -226,13 +170,13 @@ impl Db {
              WHERE cp1.user_id = ?1 AND (?2 IS NULL OR cp1.chat_id = ?2) \
              ORDER BY cp2.joined_at, u.username, u.id",
         )
-        .bind(user_id)
+        .bind(user_id.as_str())
         .bind(chat_id)
         .fetch_all(self.pool())
         .await?;
-        let mut by_chat: HashMap<String, Vec<User>> = HashMap::new();
+        let mut by_chat: HashMap<String, Vec<UserSummary>> = HashMap::new();
         for p in participants {
-            by_chat.entry(p.chat_id).or_default().push(p.user);
+            by_chat.entry(p.chat_id).or_default().push(p.user.into());
         }
         Ok(rows
             .into_iter()
@@ -247,14 +191,14 @@ impl Db {
                 ) {
                     (Some(id), Some(sid), Some(sname), Some(text), Some(kind), Some(at)) => {
                         Some(Message {
-                            id,
-                            chat_id: r.id.clone(),
-                            sender: MessageSender {
-                                id: sid,
+                            id: MessageId::new(id),
+                            chat_id: ChatId::new(r.id.clone()),
+                            sender: UserRef {
+                                id: UserId::new(sid),
                                 username: sname,
                             },
                             text,
-                            kind,
+                            kind: message_kind(&kind),
                             created_at: at,
                         })
                     }
@@ -262,7 +206,7 @@ impl Db {
                 };
                 Chat {
                     participants: by_chat.remove(&r.id).unwrap_or_default(),
-                    id: r.id,
+                    id: ChatId::new(r.id),
                     name: r.name,
                     created_at: r.created_at,
                     last_message,
@@ -272,31 +216,35 @@ impl Db {
             .collect())
     }
 
-    /// The participants of a chat (empty when there is no such chat).
-    pub async fn chat_members(&self, chat_id: &str) -> Result<Vec<ChatMember>, StoreError> {
-        Ok(sqlx::query_as::<_, ChatMember>(
+    async fn chat_members(&self, chat_id: &ChatId) -> Result<Vec<UserRef>, StoreError> {
+        let rows = sqlx::query_as::<_, MemberRow>(
             "SELECT u.id, u.username FROM chat_participants cp \
              JOIN users u ON u.id = cp.user_id WHERE cp.chat_id = ?",
         )
-        .bind(chat_id)
+        .bind(chat_id.as_str())
         .fetch_all(self.pool())
-        .await?)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| UserRef {
+                id: UserId::new(r.id),
+                username: r.username,
+            })
+            .collect())
     }
 
-    /// Store a message, bump the chat's activity and every other
-    /// participant's unread count, in one transaction.
-    pub async fn insert_message(
+    async fn insert_message(
         &self,
-        chat_id: &str,
-        sender: &ChatMember,
+        chat_id: &ChatId,
+        sender: &UserRef,
         text: &str,
     ) -> Result<Message, StoreError> {
         let msg = Message {
-            id: uuid::Uuid::new_v4().to_string(),
-            chat_id: chat_id.to_owned(),
+            id: MessageId::new(uuid::Uuid::new_v4().to_string()),
+            chat_id: chat_id.clone(),
             sender: sender.clone(),
             text: text.to_owned(),
-            kind: "text".to_owned(),
+            kind: MessageKind::Text,
             created_at: now(),
         };
         let mut tx = self.pool().begin().await?;
@@ -304,11 +252,11 @@ impl Db {
             "INSERT INTO messages (id, chat_id, sender_id, text, type, created_at) \
              VALUES (?, ?, ?, ?, ?, ?)",
         )
-        .bind(&msg.id)
-        .bind(&msg.chat_id)
-        .bind(&msg.sender.id)
+        .bind(msg.id.as_str())
+        .bind(msg.chat_id.as_str())
+        .bind(msg.sender.id.as_str())
         .bind(&msg.text)
-        .bind(&msg.kind)
+        .bind("text")
         .bind(&msg.created_at)
         .execute(&mut *tx)
         .await?;
@@ -316,41 +264,38 @@ impl Db {
             "UPDATE chats SET last_activity_at = ?, activity = {NEXT_ACTIVITY} WHERE id = ?"
         ))
         .bind(&msg.created_at)
-        .bind(chat_id)
+        .bind(chat_id.as_str())
         .execute(&mut *tx)
         .await?;
         sqlx::query(
             "UPDATE chat_participants SET unread_count = unread_count + 1 \
              WHERE chat_id = ? AND user_id != ?",
         )
-        .bind(chat_id)
-        .bind(&sender.id)
+        .bind(chat_id.as_str())
+        .bind(sender.id.as_str())
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
         Ok(msg)
     }
 
-    /// The storage position of `message_id` within `chat_id`.
-    pub async fn message_seq(
+    async fn message_seq(
         &self,
-        chat_id: &str,
-        message_id: &str,
+        chat_id: &ChatId,
+        message_id: &MessageId,
     ) -> Result<Option<i64>, StoreError> {
         let row: Option<(i64,)> =
             sqlx::query_as("SELECT seq FROM messages WHERE id = ? AND chat_id = ?")
-                .bind(message_id)
-                .bind(chat_id)
+                .bind(message_id.as_str())
+                .bind(chat_id.as_str())
                 .fetch_optional(self.pool())
                 .await?;
         Ok(row.map(|r| r.0))
     }
 
-    /// Up to `limit` messages of a chat stored before position `before`
-    /// (the newest ones when `None`), oldest first.
-    pub async fn messages(
+    async fn messages(
         &self,
-        chat_id: &str,
+        chat_id: &ChatId,
         limit: i64,
         before: Option<i64>,
     ) -> Result<Vec<Message>, StoreError> {
@@ -359,7 +304,7 @@ impl Db {
              WHERE m.chat_id = ?1 AND m.seq < ?2 \
              ORDER BY m.seq DESC LIMIT ?3"
         ))
-        .bind(chat_id)
+        .bind(chat_id.as_str())
         .bind(before.unwrap_or(i64::MAX))
         .bind(limit)
         .fetch_all(self.pool())
@@ -368,14 +313,12 @@ impl Db {
         Ok(rows.into_iter().map(Message::from).collect())
     }
 
-    /// Reset the unread count of `user_id` in `chat_id`; `NotFound` when
-    /// the user is not a participant.
-    pub async fn mark_chat_read(&self, chat_id: &str, user_id: &str) -> Result<(), StoreError> {
+    async fn mark_chat_read(&self, chat_id: &ChatId, user_id: &UserId) -> Result<(), StoreError> {
         let res = sqlx::query(
             "UPDATE chat_participants SET unread_count = 0 WHERE chat_id = ? AND user_id = ?",
         )
-        .bind(chat_id)
-        .bind(user_id)
+        .bind(chat_id.as_str())
+        .bind(user_id.as_str())
         .execute(self.pool())
         .await?;
         if res.rows_affected() == 0 {
@@ -384,16 +327,15 @@ impl Db {
         Ok(())
     }
 
-    /// Users who share at least one chat with `user_id` (not the user).
-    pub async fn chat_contacts(&self, user_id: &str) -> Result<Vec<String>, StoreError> {
+    async fn chat_contacts(&self, user_id: &UserId) -> Result<Vec<UserId>, StoreError> {
         let rows: Vec<(String,)> = sqlx::query_as(
             "SELECT DISTINCT cp2.user_id FROM chat_participants cp1 \
              JOIN chat_participants cp2 ON cp2.chat_id = cp1.chat_id \
              WHERE cp1.user_id = ?1 AND cp2.user_id != ?1",
         )
-        .bind(user_id)
+        .bind(user_id.as_str())
         .fetch_all(self.pool())
         .await?;
-        Ok(rows.into_iter().map(|r| r.0).collect())
+        Ok(rows.into_iter().map(|r| UserId::new(r.0)).collect())
     }
 }

@@ -1,5 +1,6 @@
-//! Persistence: a SQLite pool (sqlx) with embedded migrations from
-//! `migrations/`, applied at start. Each table's queries live in its own file.
+//! The SQLite implementation of the store ports ([`crate::ports::store`]):
+//! a sqlx pool with embedded migrations from `migrations/`, applied at
+//! start. Each table's queries live in its own file.
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -11,25 +12,23 @@ pub mod chats;
 pub mod todos;
 pub mod users;
 
-pub use chats::{Chat, ChatMember, Message, MessageSender};
-pub use todos::Todo;
-pub use users::User;
+pub use crate::ports::StoreError;
 
-/// Errors of the store.
+/// The database could not be opened or migrated.
 #[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// The row does not exist (or is not visible to the caller).
-    #[error("not found")]
-    NotFound,
-    /// A uniqueness rule was broken.
-    #[error("{0}")]
-    Conflict(String),
-    /// The database failed.
-    #[error("database error: {0}")]
-    Db(#[from] sqlx::Error),
+pub enum OpenError {
+    /// Connecting failed (bad URL, unwritable file).
+    #[error("cannot open the database: {0}")]
+    Connect(#[from] sqlx::Error),
     /// Migrations failed.
     #[error("migration error: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        StoreError::Backend(Box::new(e))
+    }
 }
 
 /// A handle on the database, cheap to clone.
@@ -41,7 +40,7 @@ pub struct Db {
 impl Db {
     /// Open (creating if needed) the database at `url` and apply migrations.
     /// `sqlite::memory:` gives a private in-memory database.
-    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+    pub async fn connect(url: &str) -> Result<Self, OpenError> {
         let memory = url.contains(":memory:") || url.contains("mode=memory");
         let opts = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
@@ -80,10 +79,7 @@ impl Db {
     }
 }
 
-/// Current time as stored: RFC 3339 UTC with milliseconds.
-pub fn now() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
+pub(crate) use crate::wire::now;
 
 /// True when the error is a UNIQUE constraint violation.
 pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {

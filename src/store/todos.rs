@@ -1,72 +1,80 @@
 //! Todos: rows scoped to their owner. Every query takes the owner's id, so
 //! another user's todo is simply not found.
 
-use serde::Serialize;
+use async_trait::async_trait;
 use sqlx::FromRow;
 
 use super::{Db, StoreError, is_foreign_key_violation};
+use crate::ports::TodoStore;
+use crate::wire::{Priority, Todo, TodoId, UserId};
 
-/// A todo as clients see it.
-#[derive(Debug, Clone, Serialize, FromRow, PartialEq, Eq)]
-#[serde(rename_all = "camelCase")]
-pub struct Todo {
-    /// UUID.
-    pub id: String,
-    /// Title (1-200 characters).
-    pub title: String,
-    /// Free text, possibly empty.
-    pub description: String,
-    /// Done?
-    pub completed: bool,
-    /// `low`, `medium` or `high`.
-    pub priority: String,
-    /// RFC 3339 UTC with milliseconds, or null.
-    pub due_date: Option<String>,
-    /// Owner.
-    pub user_id: String,
-    /// RFC 3339 UTC with milliseconds.
-    pub created_at: String,
-    /// RFC 3339 UTC with milliseconds.
-    pub updated_at: String,
+#[derive(FromRow)]
+struct TodoRow {
+    id: String,
+    title: String,
+    description: String,
+    completed: bool,
+    priority: String,
+    due_date: Option<String>,
+    user_id: String,
+    created_at: String,
+    updated_at: String,
+}
+
+impl From<TodoRow> for Todo {
+    fn from(r: TodoRow) -> Self {
+        Todo {
+            id: TodoId::new(r.id),
+            title: r.title,
+            description: r.description,
+            completed: r.completed,
+            // Only the three names are ever written (a CHECK would say so).
+            priority: Priority::parse(&r.priority).unwrap_or_default(),
+            due_date: r.due_date,
+            user_id: UserId::new(r.user_id),
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
 }
 
 const COLUMNS: &str =
     "id, title, description, completed, priority, due_date, user_id, created_at, updated_at";
 
-impl Db {
-    /// The owner's todos, newest first.
-    pub async fn list_todos(&self, user_id: &str) -> Result<Vec<Todo>, StoreError> {
-        Ok(sqlx::query_as::<_, Todo>(&format!(
+#[async_trait]
+impl TodoStore for Db {
+    async fn list_todos(&self, owner: &UserId) -> Result<Vec<Todo>, StoreError> {
+        let rows = sqlx::query_as::<_, TodoRow>(&format!(
             "SELECT {COLUMNS} FROM todos WHERE user_id = ? ORDER BY created_at DESC, rowid DESC"
         ))
-        .bind(user_id)
+        .bind(owner.as_str())
         .fetch_all(self.pool())
-        .await?)
+        .await?;
+        Ok(rows.into_iter().map(Into::into).collect())
     }
 
-    /// One of the owner's todos.
-    pub async fn todo(&self, user_id: &str, id: &str) -> Result<Option<Todo>, StoreError> {
-        Ok(sqlx::query_as::<_, Todo>(&format!(
+    async fn todo(&self, owner: &UserId, id: &TodoId) -> Result<Option<Todo>, StoreError> {
+        let row = sqlx::query_as::<_, TodoRow>(&format!(
             "SELECT {COLUMNS} FROM todos WHERE id = ? AND user_id = ?"
         ))
-        .bind(id)
-        .bind(user_id)
+        .bind(id.as_str())
+        .bind(owner.as_str())
         .fetch_optional(self.pool())
-        .await?)
+        .await?;
+        Ok(row.map(Into::into))
     }
 
-    /// Insert `todo`; `NotFound` when its owner does not exist.
-    pub async fn insert_todo(&self, todo: &Todo) -> Result<(), StoreError> {
+    async fn insert_todo(&self, todo: &Todo) -> Result<(), StoreError> {
         let res = sqlx::query(&format!(
             "INSERT INTO todos ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
         ))
-        .bind(&todo.id)
+        .bind(todo.id.as_str())
         .bind(&todo.title)
         .bind(&todo.description)
         .bind(todo.completed)
-        .bind(&todo.priority)
+        .bind(todo.priority.as_str())
         .bind(&todo.due_date)
-        .bind(&todo.user_id)
+        .bind(todo.user_id.as_str())
         .bind(&todo.created_at)
         .bind(&todo.updated_at)
         .execute(self.pool())
@@ -78,9 +86,7 @@ impl Db {
         }
     }
 
-    /// Overwrite the mutable fields of `todo` (matched by id and owner);
-    /// `NotFound` when no such todo.
-    pub async fn update_todo(&self, todo: &Todo) -> Result<(), StoreError> {
+    async fn update_todo(&self, todo: &Todo) -> Result<(), StoreError> {
         let res = sqlx::query(
             "UPDATE todos SET title = ?, description = ?, completed = ?, priority = ?, \
              due_date = ?, updated_at = ? WHERE id = ? AND user_id = ?",
@@ -88,11 +94,11 @@ impl Db {
         .bind(&todo.title)
         .bind(&todo.description)
         .bind(todo.completed)
-        .bind(&todo.priority)
+        .bind(todo.priority.as_str())
         .bind(&todo.due_date)
         .bind(&todo.updated_at)
-        .bind(&todo.id)
-        .bind(&todo.user_id)
+        .bind(todo.id.as_str())
+        .bind(todo.user_id.as_str())
         .execute(self.pool())
         .await?;
         if res.rows_affected() == 0 {
@@ -101,11 +107,10 @@ impl Db {
         Ok(())
     }
 
-    /// Delete one of the owner's todos; `NotFound` when no such todo.
-    pub async fn delete_todo(&self, user_id: &str, id: &str) -> Result<(), StoreError> {
+    async fn delete_todo(&self, owner: &UserId, id: &TodoId) -> Result<(), StoreError> {
         let res = sqlx::query("DELETE FROM todos WHERE id = ? AND user_id = ?")
-            .bind(id)
-            .bind(user_id)
+            .bind(id.as_str())
+            .bind(owner.as_str())
             .execute(self.pool())
             .await?;
         if res.rows_affected() == 0 {

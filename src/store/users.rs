@@ -1,48 +1,54 @@
 //! Users: accounts with argon2 password hashes.
 
-use serde::Serialize;
-use sqlx::FromRow;
+use async_trait::async_trait;
+use sqlx::{FromRow, QueryBuilder, Sqlite};
 
 use super::{Db, StoreError, is_unique_violation, now};
+use crate::ports::UserStore;
+use crate::ports::store::UserWithHash;
+use crate::wire::{UserId, UserSummary};
 
-/// A user as every client sees it.
-#[derive(Debug, Clone, Serialize, FromRow, PartialEq, Eq)]
-pub struct User {
-    /// UUID.
-    pub id: String,
-    /// Display name.
-    pub username: String,
-    /// E-mail (lower-cased).
-    pub email: String,
+#[derive(FromRow)]
+pub(crate) struct UserRow {
+    pub(crate) id: String,
+    pub(crate) username: String,
+    pub(crate) email: String,
 }
 
-/// A user with the stored password hash (never serialized).
-#[derive(Debug, Clone, FromRow)]
-pub struct UserWithHash {
-    /// The public part.
+impl From<UserRow> for UserSummary {
+    fn from(r: UserRow) -> Self {
+        UserSummary {
+            id: UserId::new(r.id),
+            username: r.username,
+            email: r.email,
+        }
+    }
+}
+
+#[derive(FromRow)]
+struct HashRow {
     #[sqlx(flatten)]
-    pub user: User,
-    /// PHC-format argon2 hash.
-    pub password_hash: String,
+    user: UserRow,
+    password_hash: String,
 }
 
-impl Db {
-    /// Insert a new user; `Conflict` when the e-mail is taken.
-    pub async fn create_user(
+#[async_trait]
+impl UserStore for Db {
+    async fn create_user(
         &self,
         email: &str,
         username: &str,
         password_hash: &str,
-    ) -> Result<User, StoreError> {
-        let user = User {
-            id: uuid::Uuid::new_v4().to_string(),
+    ) -> Result<UserSummary, StoreError> {
+        let user = UserSummary {
+            id: UserId::new(uuid::Uuid::new_v4().to_string()),
             username: username.to_owned(),
             email: email.to_owned(),
         };
         let res = sqlx::query(
             "INSERT INTO users (id, email, username, password_hash, created_at) VALUES (?, ?, ?, ?, ?)",
         )
-        .bind(&user.id)
+        .bind(user.id.as_str())
         .bind(&user.email)
         .bind(&user.username)
         .bind(password_hash)
@@ -58,34 +64,34 @@ impl Db {
         }
     }
 
-    /// The user with this e-mail, with the password hash.
-    pub async fn user_by_email(&self, email: &str) -> Result<Option<UserWithHash>, StoreError> {
-        Ok(sqlx::query_as::<_, UserWithHash>(
+    async fn user_by_email(&self, email: &str) -> Result<Option<UserWithHash>, StoreError> {
+        let row = sqlx::query_as::<_, HashRow>(
             "SELECT id, username, email, password_hash FROM users WHERE email = ?",
         )
         .bind(email)
         .fetch_optional(self.pool())
-        .await?)
+        .await?;
+        Ok(row.map(|r| UserWithHash {
+            user: r.user.into(),
+            password_hash: r.password_hash,
+        }))
     }
 
-    /// The user with this id.
-    pub async fn user_by_id(&self, id: &str) -> Result<Option<User>, StoreError> {
-        Ok(
-            sqlx::query_as::<_, User>("SELECT id, username, email FROM users WHERE id = ?")
-                .bind(id)
-                .fetch_optional(self.pool())
-                .await?,
-        )
+    async fn user_by_id(&self, id: &UserId) -> Result<Option<UserSummary>, StoreError> {
+        let row = sqlx::query_as::<_, UserRow>("SELECT id, username, email FROM users WHERE id = ?")
+            .bind(id.as_str())
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(row.map(Into::into))
     }
 
-    /// Users whose name or e-mail contains `q` (case-insensitive), at most `limit`.
-    pub async fn search_users(&self, q: &str, limit: i64) -> Result<Vec<User>, StoreError> {
+    async fn search_users(&self, q: &str, limit: i64) -> Result<Vec<UserSummary>, StoreError> {
         let escaped = q
             .replace('\\', "\\\\")
             .replace('%', "\\%")
             .replace('_', "\\_");
         let pattern = format!("%{escaped}%");
-        Ok(sqlx::query_as::<_, User>(
+        let rows = sqlx::query_as::<_, UserRow>(
             "SELECT id, username, email FROM users \
              WHERE username LIKE ?1 ESCAPE '\\' OR email LIKE ?1 ESCAPE '\\' \
              ORDER BY username LIMIT ?2",
@@ -93,6 +99,22 @@ impl Db {
         .bind(pattern)
         .bind(limit)
         .fetch_all(self.pool())
-        .await?)
+        .await?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    async fn users_by_ids(&self, ids: &[UserId]) -> Result<Vec<UserSummary>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut q: QueryBuilder<Sqlite> =
+            QueryBuilder::new("SELECT id, username, email FROM users WHERE id IN (");
+        let mut list = q.separated(", ");
+        for id in ids {
+            list.push_bind(id.as_str());
+        }
+        q.push(")");
+        let rows = q.build_query_as::<UserRow>().fetch_all(self.pool()).await?;
+        Ok(rows.into_iter().map(Into::into).collect())
     }
 }

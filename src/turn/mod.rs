@@ -9,33 +9,10 @@ use std::time::Duration;
 
 use base64::Engine;
 use hmac::{Hmac, Mac};
-use serde::Serialize;
 use sha1::Sha1;
 
 use crate::config::IceArgs;
-
-/// One `RTCIceServer` entry.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct IceServer {
-    /// STUN/TURN URLs.
-    pub urls: Vec<String>,
-    /// TURN username.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub username: Option<String>,
-    /// TURN credential.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub credential: Option<String>,
-}
-
-/// The answer of `GET /ice-servers` and the `ice-servers` event.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct IceServers {
-    /// Entries for `RTCPeerConnection({iceServers})`.
-    pub ice_servers: Vec<IceServer>,
-    /// Seconds the TURN credentials stay valid.
-    pub ttl: u64,
-}
+pub use crate::wire::http::{IceServer, IceServers};
 
 /// Hands out ICE server lists.
 #[derive(Debug, Clone)]

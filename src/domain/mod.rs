@@ -1,0 +1,18 @@
+//! The domain: every rule of the product, and nothing of the transport.
+//! Services take ports ([`crate::ports`]) and wire types ([`crate::wire`]);
+//! none imports axum, socketioxide, tower, or the HTTP and Socket.IO modules
+//! (a test in `tests/api/architecture.rs` keeps it so).
+//!
+//! - [`identity`]: tokens and password hashes.
+//! - [`accounts`]: registration, login, user lookup.
+//! - [`todos`]: owner-scoped todos that publish their changes.
+//! - [`chats`]: chats, history, unread counts, messages, typing.
+//! - [`presence`]: who is online, announced to the users sharing a chat.
+//! - [`signalling`]: `/webrtc` rooms (cap, chat rooms) and the relay rules.
+
+pub mod accounts;
+pub mod chats;
+pub mod identity;
+pub mod presence;
+pub mod signalling;
+pub mod todos;

@@ -1,0 +1,103 @@
+//! Presence on namespace `/`: which users have at least one socket, and
+//! `presence:update {userId, online}` to the users who share a chat with a
+//! user when their first socket connects or their last one disconnects.
+//!
+//! Socket bookkeeping is idempotent ([`PresenceState`]). Announcing is
+//! separate: under the user's lock it compares the current state with the
+//! last one announced and publishes only a change. Whatever order connects,
+//! disconnects and announcements interleave in, the last announcement of a
+//! user matches their final state, and a user's announcements go out in
+//! order.
+
+use std::sync::Arc;
+
+use crate::ports::{ChatStore, Locks, PresenceState, Publisher, StateError};
+use crate::wire::UserId;
+use crate::wire::app::{AppEvent, PresenceUpdate};
+
+/// Who is online, and the announcements of changes.
+#[derive(Clone, Debug)]
+pub struct Presence {
+    state: Arc<dyn PresenceState>,
+    locks: Arc<dyn Locks>,
+    chats: Arc<dyn ChatStore>,
+    publisher: Arc<dyn Publisher>,
+}
+
+impl Presence {
+    /// Presence over `state`, announcing to chat contacts from `chats`.
+    pub fn new(
+        state: Arc<dyn PresenceState>,
+        locks: Arc<dyn Locks>,
+        chats: Arc<dyn ChatStore>,
+        publisher: Arc<dyn Publisher>,
+    ) -> Self {
+        Self {
+            state,
+            locks,
+            chats,
+            publisher,
+        }
+    }
+
+    /// A socket of `user` connected: count it, announce if it is the first.
+    pub async fn connected(&self, user: &UserId, socket: &str) {
+        if let Err(e) = self.state.add(user, socket).await {
+            tracing::warn!(user_id = %user, error = %e, "presence: add failed");
+        }
+    }
+
+    /// A socket of `user` is gone: forget it (idempotent).
+    pub async fn disconnected(&self, user: &UserId, socket: &str) {
+        if let Err(e) = self.state.remove(user, socket).await {
+            tracing::warn!(user_id = %user, error = %e, "presence: remove failed");
+        }
+    }
+
+    /// How many sockets of `user` are counted.
+    pub async fn sockets(&self, user: &UserId) -> usize {
+        self.state.sockets(user).await.unwrap_or(0)
+    }
+
+    /// True while `user` has a socket on `/`.
+    pub async fn is_online(&self, user: &UserId) -> bool {
+        self.sockets(user).await > 0
+    }
+
+    /// Publish `user`'s state to the users sharing a chat, if it changed
+    /// since the last announcement.
+    pub async fn announce(&self, user: &UserId) {
+        if let Err(e) = self.try_announce(user).await {
+            tracing::warn!(user_id = %user, error = %e, "presence: announcement failed");
+        }
+    }
+
+    async fn try_announce(&self, user: &UserId) -> Result<(), String> {
+        let _turn = self
+            .locks
+            .lock(&format!("presence:{user}"))
+            .await
+            .map_err(|e: StateError| e.to_string())?;
+        let Some(online) = self
+            .state
+            .transition(user)
+            .await
+            .map_err(|e| e.to_string())?
+        else {
+            return Ok(());
+        };
+        let contacts = self
+            .chats
+            .chat_contacts(user)
+            .await
+            .map_err(|e| format!("contacts lookup: {e}"))?;
+        let update = PresenceUpdate {
+            user_id: user.clone(),
+            online,
+        };
+        self.publisher
+            .to_users(&contacts, &AppEvent::PresenceUpdate(update))
+            .await;
+        Ok(())
+    }
+}

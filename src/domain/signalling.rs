@@ -1,0 +1,293 @@
+//! Signalling on `/webrtc`: rooms and the relay between peers.
+//!
+//! Rules: a room name is 1-128 characters of `[A-Za-z0-9_.:-]`; a room
+//! named `chat:<chatId>` admits only that chat's participants; a room holds
+//! at most `max_peers` (checked atomically by the [`RoomState`] port);
+//! offers, answers and ICE candidates go only to a peer that shares a room
+//! with the sender, and are size-checked. Everyone else in a room hears of
+//! joins and leaves (`peer:joined`, `peer:left`).
+
+use std::sync::Arc;
+
+use crate::ports::{ChatStore, JoinError, Left, Publisher, RoomState, StateError, Undelivered};
+use crate::wire::ids::InvalidRoomId;
+use crate::wire::webrtc::{
+    CandidateIn, CandidateOut, LeaveReason, MAX_CANDIDATE_BYTES, MAX_SDP_BYTES, PeerInfo,
+    PeerJoined, PeerLeft, SdpIn, SdpOut, SignalEvent,
+};
+use crate::wire::{PeerId, RoomId, UserRef};
+
+/// Longest peer id accepted in `to`.
+pub const MAX_PEER_ID_LEN: usize = 64;
+
+/// Why a signalling request was refused; [`SignalError::code`] is the
+/// contract's error code.
+#[derive(Debug, thiserror::Error)]
+pub enum SignalError {
+    /// Bad shape or size.
+    #[error("{0}")]
+    InvalidPayload(String),
+    /// A room name outside the allowed characters or length.
+    #[error(transparent)]
+    InvalidRoom(#[from] InvalidRoomId),
+    /// A `chat:<id>` room and the caller is not a participant.
+    #[error("only the chat's participants may join this room")]
+    AccessDenied,
+    /// The room holds its cap of peers.
+    #[error("room is full ({0} peers)")]
+    RoomFull(usize),
+    /// The two peers share no room.
+    #[error("you share no room with that peer")]
+    PeerNotInRoom,
+    /// The target is gone or cannot take more messages now.
+    #[error(transparent)]
+    PeerUnavailable(#[from] Undelivered),
+    /// The caller disconnected while the request ran (nobody is told).
+    #[error("the socket disconnected")]
+    Gone,
+    /// The database or the state backend failed.
+    #[error("try again later")]
+    Internal(String),
+}
+
+impl SignalError {
+    /// The contract's error code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            SignalError::InvalidPayload(_) => "invalid_payload",
+            SignalError::InvalidRoom(_) => "invalid_room",
+            SignalError::AccessDenied => "access_denied",
+            SignalError::RoomFull(_) => "room_full",
+            SignalError::PeerNotInRoom => "peer_not_in_room",
+            SignalError::PeerUnavailable(_) => "peer_unavailable",
+            SignalError::Gone => "gone",
+            SignalError::Internal(_) => "internal",
+        }
+    }
+}
+
+impl From<StateError> for SignalError {
+    fn from(e: StateError) -> Self {
+        SignalError::Internal(e.to_string())
+    }
+}
+
+/// Which description a relay carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SdpKind {
+    /// `offer`.
+    Offer,
+    /// `answer`.
+    Answer,
+}
+
+impl SdpKind {
+    /// The `type` field it must carry (and the event name).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SdpKind::Offer => "offer",
+            SdpKind::Answer => "answer",
+        }
+    }
+}
+
+/// A successful join, before the others are told.
+#[derive(Debug)]
+pub struct RoomJoin {
+    /// The room.
+    pub room: RoomId,
+    /// The newcomer.
+    pub me: PeerInfo,
+    /// The peers already there (the roster).
+    pub others: Vec<PeerInfo>,
+    /// False when the caller was in the room already.
+    pub new: bool,
+}
+
+/// Rooms and relay.
+#[derive(Clone, Debug)]
+pub struct Signalling {
+    rooms: Arc<dyn RoomState>,
+    chats: Arc<dyn ChatStore>,
+    publisher: Arc<dyn Publisher>,
+    max_peers: usize,
+}
+
+impl Signalling {
+    /// Rooms in `rooms` of at most `max_peers`, chat rooms checked in `chats`.
+    pub fn new(
+        rooms: Arc<dyn RoomState>,
+        chats: Arc<dyn ChatStore>,
+        publisher: Arc<dyn Publisher>,
+        max_peers: usize,
+    ) -> Self {
+        Self {
+            rooms,
+            chats,
+            publisher,
+            max_peers,
+        }
+    }
+
+    /// The room state (tests and metrics look at it).
+    pub fn rooms(&self) -> &Arc<dyn RoomState> {
+        &self.rooms
+    }
+
+    /// Put `me` into the room named `raw`. `still_here` is asked after the
+    /// join: a caller that disconnected meanwhile is taken out again (its
+    /// disconnect cleanup may already have run), and nobody is told.
+    pub async fn join(
+        &self,
+        me: PeerInfo,
+        raw: &str,
+        still_here: impl Fn() -> bool,
+    ) -> Result<RoomJoin, SignalError> {
+        let room = RoomId::parse(raw)?;
+        if let Some(chat) = room.chat() {
+            let member = self
+                .chats
+                .is_chat_participant(&chat, &me.user_id)
+                .await
+                .map_err(|e| SignalError::Internal(e.to_string()))?;
+            if !member {
+                return Err(SignalError::AccessDenied);
+            }
+        }
+        let joined = match self.rooms.join(&room, me.clone(), self.max_peers).await {
+            Ok(j) => j,
+            Err(JoinError::Full(n)) => return Err(SignalError::RoomFull(n)),
+            Err(JoinError::State(e)) => return Err(e.into()),
+        };
+        if !still_here() {
+            self.rooms.leave(&room, &me.peer_id).await?;
+            return Err(SignalError::Gone);
+        }
+        Ok(RoomJoin {
+            room,
+            me,
+            others: joined.others,
+            new: joined.new,
+        })
+    }
+
+    /// Tell the others of a new join (`peer:joined`); call after the
+    /// newcomer has its answer.
+    pub async fn announce_join(&self, join: &RoomJoin) {
+        if !join.new {
+            return;
+        }
+        tracing::debug!(room_id = %join.room, peer_id = %join.me.peer_id, "peer joined room");
+        let msg = PeerJoined {
+            room_id: join.room.clone(),
+            peer: join.me.clone(),
+        };
+        for other in &join.others {
+            let _ = self
+                .publisher
+                .to_peer(&other.peer_id, &SignalEvent::PeerJoined(&msg))
+                .await;
+        }
+    }
+
+    async fn announce_left(&self, left: &Left, reason: LeaveReason) {
+        let msg = PeerLeft {
+            room_id: left.room.clone(),
+            peer_id: left.peer.peer_id.clone(),
+            user_id: left.peer.user_id.clone(),
+            reason,
+        };
+        for other in &left.rest {
+            let _ = self
+                .publisher
+                .to_peer(&other.peer_id, &SignalEvent::PeerLeft(&msg))
+                .await;
+        }
+    }
+
+    /// Take `peer` out of the room named `raw` (nothing to do when it was
+    /// not there); the others get `peer:left` with reason `left`.
+    pub async fn leave(&self, peer: &PeerId, raw: &str) -> Result<(), SignalError> {
+        let Ok(room) = RoomId::parse(raw) else {
+            return Ok(());
+        };
+        if let Some(left) = self.rooms.leave(&room, peer).await? {
+            self.announce_left(&left, LeaveReason::Left).await;
+        }
+        Ok(())
+    }
+
+    /// `peer` disconnected: it leaves every room, the others get
+    /// `peer:left` with reason `disconnected`.
+    pub async fn disconnected(&self, peer: &PeerId) {
+        match self.rooms.leave_all(peer).await {
+            Ok(all) => {
+                for left in &all {
+                    self.announce_left(left, LeaveReason::Disconnected).await;
+                }
+            }
+            Err(e) => tracing::warn!(peer_id = %peer, error = %e, "rooms not cleaned up"),
+        }
+    }
+
+    async fn route(&self, from: &PeerId, to: &str) -> Result<PeerId, SignalError> {
+        if to.is_empty() || to.len() > MAX_PEER_ID_LEN {
+            return Err(SignalError::InvalidPayload("`to` must be a peer id".into()));
+        }
+        let to = PeerId::from(to);
+        if !self.rooms.share_room(from, &to).await? {
+            return Err(SignalError::PeerNotInRoom);
+        }
+        Ok(to)
+    }
+
+    /// Relay an offer or answer to a peer sharing a room with `from`.
+    pub async fn relay_sdp(
+        &self,
+        from: &PeerId,
+        from_user: &UserRef,
+        kind: SdpKind,
+        req: SdpIn,
+    ) -> Result<(), SignalError> {
+        if req.sdp.kind != kind.as_str() {
+            return Err(SignalError::InvalidPayload(format!(
+                "sdp.type must be \"{}\"",
+                kind.as_str()
+            )));
+        }
+        if req.sdp.sdp.len() > MAX_SDP_BYTES {
+            return Err(SignalError::InvalidPayload("sdp exceeds 64 KiB".into()));
+        }
+        let to = self.route(from, &req.to).await?;
+        let out = SdpOut {
+            from,
+            from_user,
+            sdp: &req.sdp,
+        };
+        let event = match kind {
+            SdpKind::Offer => SignalEvent::Offer(out),
+            SdpKind::Answer => SignalEvent::Answer(out),
+        };
+        Ok(self.publisher.to_peer(&to, &event).await?)
+    }
+
+    /// Relay an ICE candidate (or the end-of-candidates `null`).
+    pub async fn relay_candidate(&self, from: &PeerId, req: CandidateIn) -> Result<(), SignalError> {
+        if req
+            .candidate
+            .as_ref()
+            .is_some_and(|c| c.size() > MAX_CANDIDATE_BYTES)
+        {
+            return Err(SignalError::InvalidPayload("candidate exceeds 2 KiB".into()));
+        }
+        let to = self.route(from, &req.to).await?;
+        let out = CandidateOut {
+            from,
+            candidate: &req.candidate,
+        };
+        Ok(self
+            .publisher
+            .to_peer(&to, &SignalEvent::IceCandidate(out))
+            .await?)
+    }
+}

@@ -1,0 +1,145 @@
+//! The behaviour every implementation of a state port must show, as async
+//! test functions. The in-process implementations run them in their unit
+//! tests; a shared (Redis) implementation runs the same ones.
+//!
+//! Each function panics on the first broken rule (they are test code).
+
+use std::sync::Arc;
+
+use super::{JoinError, Locks, PresenceState, RoomState};
+use crate::wire::webrtc::PeerInfo;
+use crate::wire::{PeerId, RoomId, UserId};
+
+fn peer(id: &str) -> PeerInfo {
+    PeerInfo {
+        peer_id: PeerId::from(id),
+        user_id: UserId::new(format!("u-{id}")),
+        username: id.to_owned(),
+    }
+}
+
+fn room(name: &str) -> RoomId {
+    match RoomId::parse(name) {
+        Ok(r) => r,
+        Err(e) => panic!("bad test room {name}: {e}"),
+    }
+}
+
+/// Join/leave, roster order, the cap (also under 50 concurrent joins),
+/// re-joins, sharing, and cleanup of emptied rooms.
+pub async fn rooms<R: RoomState + 'static>(make: impl Fn() -> Arc<R>) {
+    let rooms = make();
+    let r = room("r");
+    let (a, b, c) = (peer("a"), peer("b"), peer("c"));
+    let j = rooms.join(&r, a.clone(), 2).await.expect("join a");
+    assert_eq!((j.others, j.new), (vec![], true));
+    let j = rooms.join(&r, b.clone(), 2).await.expect("join b");
+    assert_eq!(j.others, vec![a.clone()], "the roster lists earlier peers");
+    let again = rooms.join(&r, b.clone(), 2).await.expect("rejoin b");
+    assert!(!again.new, "a re-join is not new");
+    assert_eq!(again.others, vec![a.clone()]);
+    assert!(matches!(
+        rooms.join(&r, c.clone(), 2).await,
+        Err(JoinError::Full(2))
+    ));
+    assert!(rooms.share_room(&a.peer_id, &b.peer_id).await.expect("share"));
+    assert!(!rooms.share_room(&a.peer_id, &c.peer_id).await.expect("share"));
+    let left = rooms
+        .leave(&r, &a.peer_id)
+        .await
+        .expect("leave")
+        .expect("a was in r");
+    assert_eq!((left.peer, left.rest), (a.clone(), vec![b.clone()]));
+    assert!(!rooms.share_room(&a.peer_id, &b.peer_id).await.expect("share"));
+    assert!(rooms.leave(&r, &a.peer_id).await.expect("leave").is_none());
+    let other = room("other");
+    rooms.join(&other, b.clone(), 2).await.expect("join other");
+    let all = rooms.leave_all(&b.peer_id).await.expect("leave all");
+    assert_eq!(all.len(), 2, "left both rooms");
+    assert_eq!(rooms.room_count().await.expect("count"), 0, "emptied rooms vanish");
+    assert!(rooms.members(&r).await.expect("members").is_empty());
+    assert!(matches!(
+        rooms.join(&r, a.clone(), 0).await,
+        Err(JoinError::Full(0))
+    ));
+
+    // The cap holds under concurrent joins.
+    let rooms = make();
+    let r = room("crowded");
+    let tasks: Vec<_> = (0..50)
+        .map(|i| {
+            let rooms = rooms.clone();
+            let r = r.clone();
+            tokio::spawn(async move { rooms.join(&r, peer(&format!("p{i}")), 5).await.is_ok() })
+        })
+        .collect();
+    let mut ok = 0;
+    for t in tasks {
+        if t.await.unwrap_or(false) {
+            ok += 1;
+        }
+    }
+    assert_eq!(ok, 5, "exactly the cap got in");
+    assert_eq!(rooms.members(&r).await.expect("members").len(), 5);
+}
+
+/// Sockets per user, transitions announced once each, idempotent removal.
+pub async fn presence<P: PresenceState + 'static>(make: impl Fn() -> Arc<P>) {
+    let p = make();
+    let u = UserId::from("u1");
+    assert_eq!(p.transition(&u).await.expect("t"), None, "unknown user: no change");
+    p.add(&u, "s1").await.expect("add");
+    p.add(&u, "s2").await.expect("add");
+    p.add(&u, "s2").await.expect("add twice");
+    assert_eq!(p.sockets(&u).await.expect("n"), 2);
+    assert_eq!(p.transition(&u).await.expect("t"), Some(true), "came online");
+    assert_eq!(p.transition(&u).await.expect("t"), None, "announced once");
+    p.remove(&u, "s1").await.expect("remove");
+    assert_eq!(p.transition(&u).await.expect("t"), None, "still online");
+    p.remove(&u, "s2").await.expect("remove");
+    p.remove(&u, "s2").await.expect("remove twice");
+    assert_eq!(p.transition(&u).await.expect("t"), Some(false), "went offline");
+    assert_eq!(p.sockets(&u).await.expect("n"), 0);
+    // Offline again before the online was ever announced: no change at all.
+    p.add(&u, "s3").await.expect("add");
+    p.remove(&u, "s3").await.expect("remove");
+    assert_eq!(p.transition(&u).await.expect("t"), None);
+}
+
+/// One key is serialized, other keys are not blocked, a dropped waiter and
+/// a panicking holder release the key.
+pub async fn locks(locks: Arc<dyn Locks>) {
+    use std::sync::Mutex;
+    let order = Arc::new(Mutex::new(Vec::new()));
+    let g = locks.lock("a").await.expect("lock a");
+    let (l2, o2) = (locks.clone(), order.clone());
+    let waiter = tokio::spawn(async move {
+        let _g = l2.lock("a").await.expect("lock a again");
+        o2.lock().map(|mut v| v.push(2)).ok();
+    });
+    drop(locks.lock("b").await.expect("another key is free"));
+    tokio::task::yield_now().await;
+    order.lock().map(|mut v| v.push(1)).ok();
+    drop(g);
+    waiter.await.expect("waiter");
+    assert_eq!(*order.lock().expect("order"), vec![1, 2]);
+
+    // A waiter whose future is dropped does not keep the key.
+    let g = locks.lock("c").await.expect("lock c");
+    let waiting = tokio::time::timeout(std::time::Duration::from_millis(20), locks.lock("c")).await;
+    assert!(waiting.is_err(), "c is held");
+    drop(g);
+    let again = tokio::time::timeout(std::time::Duration::from_secs(5), locks.lock("c")).await;
+    assert!(again.is_ok(), "c is free after the dropped waiter");
+
+    // A holder that panics releases the key.
+    let l3 = locks.clone();
+    let panicked = tokio::spawn(async move {
+        let _g = l3.lock("d").await.expect("lock d");
+        panic!("holder panics");
+    })
+    .await;
+    assert!(panicked.is_err());
+    let after = tokio::time::timeout(std::time::Duration::from_secs(5), locks.lock("d")).await;
+    assert!(after.is_ok(), "d is free after a panicking holder");
+}

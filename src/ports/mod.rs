@@ -1,0 +1,29 @@
+//! Ports: the traits through which the domain reaches shared state and the
+//! outside world. Each has an in-process implementation ([`crate::memory`],
+//! [`crate::store`] for SQLite) and, in cluster mode, shared ones; every
+//! implementation must pass the same suite ([`conformance`]).
+//!
+//! - [`store`]: users, todos, chats and messages (the database).
+//! - [`rooms`]: signalling room membership with its atomic cap.
+//! - [`presence`]: which sockets each user has, and what was last announced.
+//! - [`locks`]: async mutexes by key (a chat, a user).
+//! - [`publish`]: delivering events to users' sockets and to peers.
+
+pub mod conformance;
+pub mod locks;
+pub mod presence;
+pub mod publish;
+pub mod rooms;
+pub mod store;
+
+pub use locks::{LockGuard, Locks};
+pub use presence::PresenceState;
+pub use publish::{Publisher, Undelivered};
+pub use rooms::{JoinError, Joined, Left, RoomState};
+pub use store::{ChatStore, StoreError, TodoStore, UserStore};
+
+/// Shared state failed (a backend such as Redis is unreachable). The
+/// in-process implementations never return it.
+#[derive(Debug, thiserror::Error)]
+#[error("shared state unavailable: {0}")]
+pub struct StateError(pub String);

@@ -1,0 +1,24 @@
+//! Delivering events: to every `/` socket of some users (each socket once),
+//! and to one `/webrtc` peer. The transport implements this over
+//! Socket.IO; the domain never sees a socket.
+
+use async_trait::async_trait;
+
+use crate::wire::PeerId;
+use crate::wire::UserId;
+use crate::wire::app::AppEvent;
+use crate::wire::webrtc::SignalEvent;
+
+/// A peer could not be reached: gone, or its send buffer is full.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the peer cannot receive messages right now")]
+pub struct Undelivered;
+
+/// Where the domain's events go.
+#[async_trait]
+pub trait Publisher: Send + Sync + std::fmt::Debug {
+    /// Send `event` to every `/` socket of each user in `users`, once per socket.
+    async fn to_users(&self, users: &[UserId], event: &AppEvent);
+    /// Send `event` to the `/webrtc` socket `peer`.
+    async fn to_peer(&self, peer: &PeerId, event: &SignalEvent<'_>) -> Result<(), Undelivered>;
+}

@@ -1,0 +1,68 @@
+//! The shared state, and the narrow pieces handlers take (axum's `FromRef`
+//! pattern): a todo route extracts `State<TodoService>`, not everything.
+//! Built by [`crate::app`]; the domain never sees this type.
+
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+
+use crate::config::Config;
+use crate::domain::accounts::Accounts;
+use crate::domain::chats::ChatService;
+use crate::domain::identity::TokenService;
+use crate::domain::presence::Presence;
+use crate::domain::signalling::Signalling;
+use crate::domain::todos::TodoService;
+use crate::http::origin::OriginPolicy;
+use crate::realtime::webrtc_ns::WebrtcState;
+use crate::store::Db;
+use crate::turn::IceConfig;
+
+/// State shared by REST and Socket.IO handlers (cheap to clone).
+#[derive(Clone, Debug, FromRef)]
+pub struct AppState {
+    /// Resolved configuration.
+    pub config: Arc<Config>,
+    /// The database (closed on shutdown).
+    pub db: Db,
+    /// JWT issue/verify.
+    pub tokens: Arc<TokenService>,
+    /// ICE server lists and TURN credentials.
+    pub ice: Arc<IceConfig>,
+    /// Registration, login, user lookup.
+    pub accounts: Accounts,
+    /// Owner-scoped todos.
+    pub todos: TodoService,
+    /// Chats and messages.
+    pub chats: ChatService,
+    /// Who is online on `/`.
+    pub presence: Presence,
+    /// Signalling rooms and relay of `/webrtc`.
+    pub signalling: Signalling,
+    /// Browser origins allowed.
+    pub origins: OriginPolicy,
+}
+
+impl FromRef<AppState> for WebrtcState {
+    fn from_ref(s: &AppState) -> Self {
+        WebrtcState {
+            signalling: s.signalling.clone(),
+            ice: s.ice.clone(),
+        }
+    }
+}
+
+/// Cookie settings of `/auth/*` answers.
+#[derive(Clone, Copy, Debug)]
+pub struct CookiePolicy {
+    /// Mark the cookie `Secure`.
+    pub secure: bool,
+}
+
+impl FromRef<AppState> for CookiePolicy {
+    fn from_ref(s: &AppState) -> Self {
+        CookiePolicy {
+            secure: s.config.cookie_secure,
+        }
+    }
+}

@@ -1,0 +1,21 @@
+//! Every Rust integration test, in one binary (zero-to-production's
+//! `tests/api/main.rs` layout): one build, one harness ([`helpers`]:
+//! `spawn_app()` runs the real app in-process on port 0), one Socket.IO
+//! client ([`sio`]). Each module holds the tests of one feature.
+
+mod helpers;
+mod sio;
+mod webrtc_support;
+
+mod architecture;
+mod auth_http;
+mod chats;
+mod contract;
+mod heartbeat;
+mod loadgen_smoke;
+mod shutdown;
+mod signalling;
+mod todos;
+mod turn_relay;
+mod web_static;
+mod webrtc_peers;

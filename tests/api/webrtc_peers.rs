@@ -1,0 +1,197 @@
+//! Real WebRTC through Switchboard: webrtc-rs peers (examples/peer.rs) signal
+//! through `/webrtc` of an in-process server, connect peer to peer on
+//! loopback and exchange data-channel messages.
+//!
+//! Call setup figures (room join to data channel open) are printed as
+//! `call_setup_ms=…`; run with `--nocapture` to see them.
+
+
+use std::time::Duration;
+
+use crate::webrtc_support::{
+    Observer, Peer, PeerEvent, assert_loopback_candidates, got, ms, options, summary,
+};
+
+const LIMIT: Duration = Duration::from_secs(20);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_peers_connect_and_exchange_messages_both_ways() {
+    let app = crate::helpers::spawn_app().await;
+    let (alice, _) = app.register("alice").await;
+    let (bob, _) = app.register("bob").await;
+
+    let mut obs = Observer::default();
+    let mut a = Peer::join(options(&app.base, &alice, "room-1", "hello from alice"))
+        .await
+        .expect("alice joins");
+    obs.attach(0, &mut a);
+    let mut b = Peer::join(options(&app.base, &bob, "room-1", "hello from bob"))
+        .await
+        .expect("bob joins");
+    obs.attach(1, &mut b);
+
+    obs.wait_for("messages and echoes both ways", LIMIT, |log| {
+        got(log, 0, "hello from bob")
+            && got(log, 0, "echo:hello from alice")
+            && got(log, 1, "hello from alice")
+            && got(log, 1, "echo:hello from bob")
+    })
+    .await;
+
+    // Bob joined second, so Bob offered and Alice answered.
+    let joined_b = obs.log.iter().find_map(|(i, ev)| match ev {
+        PeerEvent::Joined { peers, .. } if *i == 1 => Some(peers.clone()),
+        _ => None,
+    });
+    assert_eq!(joined_b, Some(vec![a.peer_id.clone()]), "{}", obs.dump());
+    let opens: Vec<(usize, bool)> = obs
+        .log
+        .iter()
+        .filter_map(|(i, ev)| match ev {
+            PeerEvent::ChannelOpen { offerer, .. } => Some((*i, *offerer)),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        opens.contains(&(1, true)) && opens.contains(&(0, false)),
+        "{opens:?}"
+    );
+
+    // Candidates went both ways through the server and all stay on loopback.
+    let n = assert_loopback_candidates(&obs, false);
+    assert!(
+        obs.candidates()
+            .iter()
+            .any(|(i, local, _)| *i == 0 && !local)
+    );
+    assert!(
+        obs.candidates()
+            .iter()
+            .any(|(i, local, _)| *i == 1 && !local)
+    );
+    assert!(obs.errors().is_empty(), "errors: {:?}", obs.errors());
+
+    // Messages sent after the handshake arrive too, in order.
+    for k in 0..5 {
+        assert_eq!(b.send_all(&format!("bob #{k}")).await, 1);
+    }
+    obs.wait_for("five more messages", LIMIT, |log| got(log, 0, "bob #4"))
+        .await;
+    let seq: Vec<String> = obs
+        .messages(0)
+        .into_iter()
+        .filter(|m| m.starts_with("bob #"))
+        .collect();
+    assert_eq!(seq, ["bob #0", "bob #1", "bob #2", "bob #3", "bob #4"]);
+
+    let setup = obs.offerer_setups(1)[0];
+    println!(
+        "webrtc host candidates on loopback: {n} candidates; call_setup_ms={}",
+        ms(setup)
+    );
+
+    // Alice leaves: Bob hears about it.
+    a.close().await;
+    let a_id = a.peer_id.clone();
+    obs.wait_for("peer:left at bob", LIMIT, |log| {
+        log.iter().any(|(i, ev)| {
+            *i == 1 && matches!(ev, PeerEvent::PeerLeft { remote, reason } if *remote == a_id && reason == "left")
+        })
+    })
+    .await;
+    b.close().await;
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn newcomer_offers_to_every_peer_in_the_room() {
+    let app = crate::helpers::spawn_app().await;
+    let mut obs = Observer::default();
+    let mut peers = Vec::new();
+    for (i, name) in ["carol", "dave", "erin"].into_iter().enumerate() {
+        let (token, _) = app.register(name).await;
+        let mut p = Peer::join(options(
+            &app.base,
+            &token,
+            "mesh",
+            &format!("hi from {name}"),
+        ))
+        .await
+        .expect("join");
+        obs.attach(i, &mut p);
+        peers.push(p);
+    }
+    let names = ["carol", "dave", "erin"];
+    let count = |log: &[(usize, PeerEvent)], i: usize, text: &str| {
+        log.iter()
+            .filter(|(j, ev)| {
+                *j == i && matches!(ev, PeerEvent::Message { text: t, .. } if t == text)
+            })
+            .count()
+    };
+    obs.wait_for("every pair connected both ways", LIMIT, |log| {
+        names.iter().enumerate().all(|(i, me)| {
+            count(log, i, &format!("echo:hi from {me}")) == 2
+                && names
+                    .iter()
+                    .filter(|other| *other != me)
+                    .all(|other| got(log, i, &format!("hi from {other}")))
+        })
+    })
+    .await;
+    // Each party gets its own greeting echoed once per remote peer.
+    for (i, me) in ["carol", "dave", "erin"].into_iter().enumerate() {
+        let echoes = obs
+            .messages(i)
+            .iter()
+            .filter(|m| **m == format!("echo:hi from {me}"))
+            .count();
+        assert_eq!(echoes, 2, "{me}\n{}", obs.dump());
+    }
+    // Carol was first (offered to nobody); erin offered to both others.
+    assert_eq!(obs.offerer_setups(0).len(), 0);
+    assert_eq!(obs.offerer_setups(1).len(), 1);
+    assert_eq!(obs.offerer_setups(2).len(), 2);
+    assert_loopback_candidates(&obs, false);
+    assert!(obs.errors().is_empty(), "errors: {:?}", obs.errors());
+    for p in &peers {
+        p.close().await;
+    }
+    app.stop().await;
+}
+
+/// Not a speed assertion: sets up ten calls in a row and prints the figures.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn call_setup_time_over_ten_calls() {
+    let app = crate::helpers::spawn_app().await;
+    let (alice, _) = app.register("alice").await;
+    let (bob, _) = app.register("bob").await;
+    let mut setups = Vec::new();
+    for k in 0..10 {
+        let room = format!("bench-{k}");
+        let mut obs = Observer::default();
+        let mut a = Peer::join(options(&app.base, &alice, &room, "ping"))
+            .await
+            .expect("join");
+        obs.attach(0, &mut a);
+        let mut b = Peer::join(options(&app.base, &bob, &room, "pong"))
+            .await
+            .expect("join");
+        obs.attach(1, &mut b);
+        obs.wait_for("both channels open", LIMIT, |log| {
+            got(log, 0, "echo:ping") && got(log, 1, "echo:pong")
+        })
+        .await;
+        setups.push(obs.offerer_setups(1)[0]);
+        a.close().await;
+        b.close().await;
+    }
+    println!(
+        "call_setup_ms (host candidates, loopback, debug build): {}",
+        summary(setups.clone())
+    );
+    for s in setups {
+        println!("call_setup_ms={}", ms(s));
+    }
+    app.stop().await;
+}
