@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use switchboard::domain::identity::TokenService;
 use switchboard::config::{Config, SecretArgs, parse_duration};
+use switchboard::domain::identity::TokenService;
 use switchboard::turn::server::{TurnServer, TurnServerConfig};
 use tracing_subscriber::EnvFilter;
 

@@ -46,7 +46,7 @@ export SWITCHBOARD_BIN="$ROOT/target/debug/switchboard"
 
 # --- suites ----------------------------------------------------------------
 echo "== cargo test"
-cargo test --all-targets
+cargo test --workspace --all-targets
 
 echo "== socket.io-client compatibility suite"
 npm test --prefix tests/compat

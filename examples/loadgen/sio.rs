@@ -7,7 +7,9 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-pub use sio_client::{AckFn, Client, ConnErr, Counters, EventFn, Incoming, ignore_events, now_ns, ns_at};
+pub use sio_client::{
+    AckFn, Client, ConnErr, Counters, EventFn, Incoming, ignore_events, now_ns, ns_at,
+};
 
 /// Where and how to connect.
 pub struct Target {
@@ -66,14 +68,8 @@ pub async fn connect_opt(
         .map_err(|e| ConnErr::Tcp(e.to_string()))?;
     let auth = token.map(|token| serde_json::json!({ "token": token }));
     let left = t.connect_timeout.saturating_sub(start.elapsed());
-    let (client, _) = sio_client::connect_stream(
-        stream,
-        &t.client_target(),
-        auth,
-        on_event,
-        counters,
-        left,
-    )
-    .await?;
+    let (client, _) =
+        sio_client::connect_stream(stream, &t.client_target(), auth, on_event, counters, left)
+            .await?;
     Ok((client, start.elapsed()))
 }

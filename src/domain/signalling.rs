@@ -272,13 +272,19 @@ impl Signalling {
     }
 
     /// Relay an ICE candidate (or the end-of-candidates `null`).
-    pub async fn relay_candidate(&self, from: &PeerId, req: CandidateIn) -> Result<(), SignalError> {
+    pub async fn relay_candidate(
+        &self,
+        from: &PeerId,
+        req: CandidateIn,
+    ) -> Result<(), SignalError> {
         if req
             .candidate
             .as_ref()
             .is_some_and(|c| c.size() > MAX_CANDIDATE_BYTES)
         {
-            return Err(SignalError::InvalidPayload("candidate exceeds 2 KiB".into()));
+            return Err(SignalError::InvalidPayload(
+                "candidate exceeds 2 KiB".into(),
+            ));
         }
         let to = self.route(from, &req.to).await?;
         let out = CandidateOut {

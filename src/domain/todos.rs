@@ -130,10 +130,7 @@ impl TodoService {
 
     /// One of the owner's todos.
     pub async fn get(&self, owner: &UserId, id: &TodoId) -> Result<Todo, TodoError> {
-        self.store
-            .todo(owner, id)
-            .await?
-            .ok_or(TodoError::NotFound)
+        self.store.todo(owner, id).await?.ok_or(TodoError::NotFound)
     }
 
     /// Create a todo; emits `todo:created` to the owner.
@@ -156,7 +153,8 @@ impl TodoService {
             Err(StoreError::NotFound) => return Err(TodoError::UnknownUser),
             Err(e) => return Err(e.into()),
         }
-        self.publish(owner, AppEvent::TodoCreated(todo.clone())).await;
+        self.publish(owner, AppEvent::TodoCreated(todo.clone()))
+            .await;
         Ok(todo)
     }
 
@@ -207,7 +205,8 @@ impl TodoService {
         }
         todo.updated_at = now();
         self.store.update_todo(&todo).await?;
-        self.publish(owner, AppEvent::TodoUpdated(todo.clone())).await;
+        self.publish(owner, AppEvent::TodoUpdated(todo.clone()))
+            .await;
         if todo.completed && !was_completed {
             self.publish(owner, AppEvent::TodoCompleted(todo.clone()))
                 .await;

@@ -40,7 +40,11 @@ where
     }
 }
 
-fn session_cookie(policy: CookiePolicy, ttl: std::time::Duration, token: String) -> Cookie<'static> {
+fn session_cookie(
+    policy: CookiePolicy,
+    ttl: std::time::Duration,
+    token: String,
+) -> Cookie<'static> {
     let mut c = Cookie::new(COOKIE_NAME, token);
     c.set_http_only(true);
     c.set_same_site(SameSite::Lax);

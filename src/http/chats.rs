@@ -60,10 +60,7 @@ async fn history(
             ApiError::BadRequest(format!("limit must be an integer from 1 to {MAX_PAGE}"))
         })?,
     };
-    let before = q
-        .before
-        .filter(|b| !b.is_empty())
-        .map(MessageId::new);
+    let before = q.before.filter(|b| !b.is_empty()).map(MessageId::new);
     Ok(Json(
         chats
             .history(&me.user().id, &id, limit, before.as_ref())

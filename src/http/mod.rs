@@ -64,7 +64,10 @@ async fn search_users(
     Ok(Json(accounts.search(&q.search).await?))
 }
 
-async fn ice_servers(State(ice): State<Arc<IceConfig>>, AuthUser(me): AuthUser) -> Json<IceServers> {
+async fn ice_servers(
+    State(ice): State<Arc<IceConfig>>,
+    AuthUser(me): AuthUser,
+) -> Json<IceServers> {
     Json(ice.for_user(&me.sub))
 }
 

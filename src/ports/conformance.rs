@@ -42,21 +42,40 @@ pub async fn rooms<R: RoomState + 'static>(make: impl Fn() -> Arc<R>) {
         rooms.join(&r, c.clone(), 2).await,
         Err(JoinError::Full(2))
     ));
-    assert!(rooms.share_room(&a.peer_id, &b.peer_id).await.expect("share"));
-    assert!(!rooms.share_room(&a.peer_id, &c.peer_id).await.expect("share"));
+    assert!(
+        rooms
+            .share_room(&a.peer_id, &b.peer_id)
+            .await
+            .expect("share")
+    );
+    assert!(
+        !rooms
+            .share_room(&a.peer_id, &c.peer_id)
+            .await
+            .expect("share")
+    );
     let left = rooms
         .leave(&r, &a.peer_id)
         .await
         .expect("leave")
         .expect("a was in r");
     assert_eq!((left.peer, left.rest), (a.clone(), vec![b.clone()]));
-    assert!(!rooms.share_room(&a.peer_id, &b.peer_id).await.expect("share"));
+    assert!(
+        !rooms
+            .share_room(&a.peer_id, &b.peer_id)
+            .await
+            .expect("share")
+    );
     assert!(rooms.leave(&r, &a.peer_id).await.expect("leave").is_none());
     let other = room("other");
     rooms.join(&other, b.clone(), 2).await.expect("join other");
     let all = rooms.leave_all(&b.peer_id).await.expect("leave all");
     assert_eq!(all.len(), 2, "left both rooms");
-    assert_eq!(rooms.room_count().await.expect("count"), 0, "emptied rooms vanish");
+    assert_eq!(
+        rooms.room_count().await.expect("count"),
+        0,
+        "emptied rooms vanish"
+    );
     assert!(rooms.members(&r).await.expect("members").is_empty());
     assert!(matches!(
         rooms.join(&r, a.clone(), 0).await,
@@ -87,18 +106,30 @@ pub async fn rooms<R: RoomState + 'static>(make: impl Fn() -> Arc<R>) {
 pub async fn presence<P: PresenceState + 'static>(make: impl Fn() -> Arc<P>) {
     let p = make();
     let u = UserId::from("u1");
-    assert_eq!(p.transition(&u).await.expect("t"), None, "unknown user: no change");
+    assert_eq!(
+        p.transition(&u).await.expect("t"),
+        None,
+        "unknown user: no change"
+    );
     p.add(&u, "s1").await.expect("add");
     p.add(&u, "s2").await.expect("add");
     p.add(&u, "s2").await.expect("add twice");
     assert_eq!(p.sockets(&u).await.expect("n"), 2);
-    assert_eq!(p.transition(&u).await.expect("t"), Some(true), "came online");
+    assert_eq!(
+        p.transition(&u).await.expect("t"),
+        Some(true),
+        "came online"
+    );
     assert_eq!(p.transition(&u).await.expect("t"), None, "announced once");
     p.remove(&u, "s1").await.expect("remove");
     assert_eq!(p.transition(&u).await.expect("t"), None, "still online");
     p.remove(&u, "s2").await.expect("remove");
     p.remove(&u, "s2").await.expect("remove twice");
-    assert_eq!(p.transition(&u).await.expect("t"), Some(false), "went offline");
+    assert_eq!(
+        p.transition(&u).await.expect("t"),
+        Some(false),
+        "went offline"
+    );
     assert_eq!(p.sockets(&u).await.expect("n"), 0);
     // Offline again before the online was ever announced: no change at all.
     p.add(&u, "s3").await.expect("add");

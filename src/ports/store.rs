@@ -90,8 +90,11 @@ pub trait ChatStore: Send + Sync + std::fmt::Debug {
         text: &str,
     ) -> Result<Message, StoreError>;
     /// The storage position of `message` within `chat`.
-    async fn message_seq(&self, chat: &ChatId, message: &MessageId)
-    -> Result<Option<i64>, StoreError>;
+    async fn message_seq(
+        &self,
+        chat: &ChatId,
+        message: &MessageId,
+    ) -> Result<Option<i64>, StoreError>;
     /// Up to `limit` messages stored before position `before` (the newest
     /// when `None`), oldest first.
     async fn messages(

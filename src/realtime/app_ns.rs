@@ -13,7 +13,9 @@ use super::session::{self, Unauthorized, caller};
 use crate::domain::chats::{ChatError, ChatService};
 use crate::domain::presence::Presence;
 use crate::wire::ChatId;
-use crate::wire::app::{ChatAck, ChatRef, JOINED_MESSAGE, Joined, MessageAck, MessageSend, TypingRequest};
+use crate::wire::app::{
+    ChatAck, ChatRef, JOINED_MESSAGE, Joined, MessageAck, MessageSend, TypingRequest,
+};
 use crate::wire::events;
 
 impl Payload for ChatRef {}

@@ -20,9 +20,9 @@ pub mod webrtc_ns;
 use std::time::Duration;
 
 use socketioxide::adapter::Adapter;
-use socketioxide_core::adapter::DefinedAdapter;
 use socketioxide::handler::ConnectHandler;
 use socketioxide::{SocketIo, SocketIoBuilder};
+use socketioxide_core::adapter::DefinedAdapter;
 
 /// Largest websocket message or polling payload accepted (SDP is capped at 64 KiB).
 pub const MAX_MESSAGE_BYTES: usize = 256 * 1024;

@@ -32,9 +32,7 @@ impl<A: Adapter> Clone for SocketIoPublisher<A> {
 
 impl<A: Adapter> Default for SocketIoPublisher<A> {
     fn default() -> Self {
-        Self {
-            io: Arc::default(),
-        }
+        Self { io: Arc::default() }
     }
 }
 

@@ -200,7 +200,10 @@ mod tests {
         for t in tasks {
             assert!(done_within(t).await.is_some());
         }
-        assert_eq!(*order.lock().unwrap_or_else(|p| p.into_inner()), vec![0, 1, 2, 3, 4]);
+        assert_eq!(
+            *order.lock().unwrap_or_else(|p| p.into_inner()),
+            vec![0, 1, 2, 3, 4]
+        );
     }
 
     #[tokio::test]

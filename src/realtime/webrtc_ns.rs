@@ -61,7 +61,12 @@ pub async fn setup<A: Adapter>(s: SocketRef<A>) -> Result<(), Unauthorized> {
     dispatch::on(&s, events::ROOM_LEAVE, WebrtcDialect, on_room_leave::<A>);
     dispatch::on(&s, events::OFFER, WebrtcDialect, on_offer::<A>);
     dispatch::on(&s, events::ANSWER, WebrtcDialect, on_answer::<A>);
-    dispatch::on(&s, events::ICE_CANDIDATE, WebrtcDialect, on_ice_candidate::<A>);
+    dispatch::on(
+        &s,
+        events::ICE_CANDIDATE,
+        WebrtcDialect,
+        on_ice_candidate::<A>,
+    );
     dispatch::on(&s, events::ICE_SERVERS, WebrtcDialect, on_ice_servers::<A>);
     s.on_disconnect(on_disconnect::<A>);
     Ok(())

@@ -78,7 +78,11 @@ const NEXT_ACTIVITY: &str = "(SELECT COALESCE(MAX(activity), 0) + 1 FROM chats)"
 
 #[async_trait]
 impl ChatStore for Db {
-    async fn is_chat_participant(&self, chat_id: &ChatId, user_id: &UserId) -> Result<bool, StoreError> {
+    async fn is_chat_participant(
+        &self,
+        chat_id: &ChatId,
+        user_id: &UserId,
+    ) -> Result<bool, StoreError> {
         let row: Option<(i64,)> =
             sqlx::query_as("SELECT 1 FROM chat_participants WHERE chat_id = ? AND user_id = ?")
                 .bind(chat_id.as_str())

@@ -78,10 +78,11 @@ impl UserStore for Db {
     }
 
     async fn user_by_id(&self, id: &UserId) -> Result<Option<UserSummary>, StoreError> {
-        let row = sqlx::query_as::<_, UserRow>("SELECT id, username, email FROM users WHERE id = ?")
-            .bind(id.as_str())
-            .fetch_optional(self.pool())
-            .await?;
+        let row =
+            sqlx::query_as::<_, UserRow>("SELECT id, username, email FROM users WHERE id = ?")
+                .bind(id.as_str())
+                .fetch_optional(self.pool())
+                .await?;
         Ok(row.map(Into::into))
     }
 

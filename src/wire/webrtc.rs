@@ -4,9 +4,9 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use super::events;
+use super::http::IceServer;
 use super::ids::{PeerId, RoomId, UserId};
 use super::models::UserRef;
-use super::http::IceServer;
 
 /// Largest SDP accepted for relay, in bytes.
 pub const MAX_SDP_BYTES: usize = 64 * 1024;

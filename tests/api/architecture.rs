@@ -23,7 +23,9 @@ fn rust_files(dir: &Path) -> Vec<PathBuf> {
 
 /// `(file, line)` of every line in `layer` that names one of `forbidden`.
 fn offences(layer: &str, forbidden: &[&str]) -> Vec<String> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src").join(layer);
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("src")
+        .join(layer);
     let files = rust_files(&root);
     assert!(!files.is_empty(), "no sources under {}", root.display());
     let mut found = Vec::new();
@@ -64,7 +66,11 @@ const IMPLEMENTATIONS: [&str; 3] = ["crate::store", "crate::memory", "sqlx"];
 fn the_domain_imports_no_transport_and_no_implementation() {
     let mut bad = offences("domain", &TRANSPORT);
     bad.extend(offences("domain", &IMPLEMENTATIONS));
-    assert!(bad.is_empty(), "domain crosses the line:\n{}", bad.join("\n"));
+    assert!(
+        bad.is_empty(),
+        "domain crosses the line:\n{}",
+        bad.join("\n")
+    );
 }
 
 #[test]
@@ -73,7 +79,11 @@ fn ports_and_wire_import_only_each_other() {
         let mut bad = offences(layer, &TRANSPORT);
         bad.extend(offences(layer, &IMPLEMENTATIONS));
         bad.extend(offences(layer, &["crate::domain"]));
-        assert!(bad.is_empty(), "{layer} crosses the line:\n{}", bad.join("\n"));
+        assert!(
+            bad.is_empty(),
+            "{layer} crosses the line:\n{}",
+            bad.join("\n")
+        );
     }
 }
 
@@ -82,7 +92,11 @@ fn implementations_do_not_reach_up() {
     for layer in ["store", "memory"] {
         let mut bad = offences(layer, &TRANSPORT);
         bad.extend(offences(layer, &["crate::domain"]));
-        assert!(bad.is_empty(), "{layer} crosses the line:\n{}", bad.join("\n"));
+        assert!(
+            bad.is_empty(),
+            "{layer} crosses the line:\n{}",
+            bad.join("\n")
+        );
     }
 }
 
@@ -92,8 +106,11 @@ fn the_check_sees_a_forbidden_import() {
     let dir = std::env::temp_dir().join(format!("sb-arch-{}", std::process::id()));
     let layer = dir.join("src").join("domain");
     std::fs::create_dir_all(&layer).expect("mkdir");
-    std::fs::write(layer.join("bad.rs"), "use axum::Router;\n// use socketioxide::x;\n")
-        .expect("write");
+    std::fs::write(
+        layer.join("bad.rs"),
+        "use axum::Router;\n// use socketioxide::x;\n",
+    )
+    .expect("write");
     let files = rust_files(&layer);
     let text = std::fs::read_to_string(&files[0]).expect("read");
     let hits: Vec<_> = text
@@ -103,7 +120,12 @@ fn the_check_sees_a_forbidden_import() {
     assert_eq!(hits, ["use axum::Router;"]);
     let commented: Vec<_> = text
         .lines()
-        .filter(|l| l.split("//").next().unwrap_or_default().contains("socketioxide"))
+        .filter(|l| {
+            l.split("//")
+                .next()
+                .unwrap_or_default()
+                .contains("socketioxide")
+        })
         .collect();
     assert!(commented.is_empty(), "comments do not count");
     let _ = std::fs::remove_dir_all(dir);

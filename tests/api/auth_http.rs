@@ -1,6 +1,5 @@
 //! REST auth as a browser or script sees it.
 
-
 use crate::helpers::spawn_app;
 use serde_json::json;
 

@@ -3,12 +3,11 @@
 //! senders, unread counts, history paging, typing, presence, malformed
 //! payloads, restart survival.
 
-
 use std::collections::HashSet;
 use std::time::Duration;
 
-use crate::sio::{Client, connect_ok};
 use crate::helpers::{TestApp, spawn_app, spawn_app_with, sync};
+use crate::sio::{Client, connect_ok};
 use reqwest::Method;
 use serde_json::{Value, json};
 

@@ -2,11 +2,10 @@
 //! keeps clients that answer, and drops clients that stay silent for
 //! `PING_TIMEOUT` after a ping (their room peers see `peer:left`).
 
-
 use std::time::{Duration, Instant};
 
-use crate::sio::connect_ok;
 use crate::helpers::{TestApp, spawn_app_with};
+use crate::sio::connect_ok;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;

@@ -2,7 +2,6 @@
 //! relay, fanout) at tiny size must finish without errors and with deliveries.
 //! The generator's code is the example's own modules, compiled into this test.
 
-
 #[allow(dead_code)]
 #[path = "../../examples/loadgen/report.rs"]
 mod report;

@@ -1,7 +1,6 @@
 //! The binary shuts down gracefully on SIGTERM: sockets are closed, every
 //! disconnect is logged, no token is logged, and the process exits 0.
 
-
 use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};

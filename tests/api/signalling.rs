@@ -1,8 +1,7 @@
 //! `/webrtc` signalling through a raw Socket.IO client.
 
-
-use crate::sio::{Connect, connect, connect_ok};
 use crate::helpers::spawn_app;
+use crate::sio::{Connect, connect, connect_ok};
 use serde_json::json;
 
 #[tokio::test]
@@ -13,9 +12,12 @@ async fn refusals_start_with_unauthorized() {
         Connect::Refused(m) => assert!(m.starts_with("unauthorized"), "{m}"),
         Connect::Ok(_) => panic!("connected without token"),
     }
-    let other = switchboard::domain::identity::TokenService::new("other", std::time::Duration::from_secs(60))
-        .issue("u", "n", "e@x.io", None)
-        .unwrap();
+    let other = switchboard::domain::identity::TokenService::new(
+        "other",
+        std::time::Duration::from_secs(60),
+    )
+    .issue("u", "n", "e@x.io", None)
+    .unwrap();
     match connect(&app.base, "/webrtc", Some(json!({"token": other})), &[]).await {
         Connect::Refused(m) => assert!(m.starts_with("unauthorized"), "{m}"),
         Connect::Ok(_) => panic!("connected with a foreign token"),

@@ -1,9 +1,8 @@
 //! `/todos` over HTTP and the `todo:*` events on `/`: owner isolation, every
 //! socket of the owner, event order, validation, restart survival.
 
-
-use crate::sio::{Client, connect_ok};
 use crate::helpers::{spawn_app, spawn_app_with, sync};
+use crate::sio::{Client, connect_ok};
 use reqwest::Method;
 use serde_json::{Value, json};
 

@@ -6,20 +6,19 @@
 //! coturn must be installed (`apt-get install -y coturn`): without
 //! `turnserver` the coturn tests fail, they do not skip.
 
-
 use std::net::{SocketAddr, UdpSocket as StdUdpSocket};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use crate::webrtc_support::{
+    Observer, Peer, PeerEvent, assert_loopback_candidates, got, ms, options, summary,
+};
 use switchboard::turn::server::{TurnServer, TurnServerConfig};
 use switchboard::turn::{turn_credentials, turn_password};
 use tokio::net::UdpSocket;
 use turn::client::{Client, ClientConfig};
-use crate::webrtc_support::{
-    Observer, Peer, PeerEvent, assert_loopback_candidates, got, ms, options, summary,
-};
 use webrtc_util::Conn;
 
 const LIMIT: Duration = Duration::from_secs(30);

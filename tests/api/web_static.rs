@@ -1,7 +1,6 @@
 //! The built web client is served at `/` with an index.html fallback for
 //! client routes, and a real 404 for missing assets.
 
-
 #[tokio::test]
 async fn serves_the_client_and_404s_missing_assets() {
     let dir = std::env::temp_dir().join(format!("sb-web-{}", uuid::Uuid::new_v4()));

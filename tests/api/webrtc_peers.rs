@@ -5,7 +5,6 @@
 //! Call setup figures (room join to data channel open) are printed as
 //! `call_setup_ms=…`; run with `--nocapture` to see them.
 
-
 use std::time::Duration;
 
 use crate::webrtc_support::{

@@ -135,19 +135,44 @@ mod tests {
     #[test]
     fn frames() {
         let p = nsp_prefix("/webrtc");
-        assert_eq!(parse("0{\"sid\":\"x\"}", &p), Frame::Open("{\"sid\":\"x\"}"));
+        assert_eq!(
+            parse("0{\"sid\":\"x\"}", &p),
+            Frame::Open("{\"sid\":\"x\"}")
+        );
         assert_eq!(parse("2", &p), Frame::Ping);
         assert_eq!(parse("1", &p), Frame::Close);
-        assert_eq!(parse("40/webrtc,{\"sid\":\"s\"}", &p), Frame::Connect("{\"sid\":\"s\"}"));
-        assert_eq!(parse("44/webrtc,{\"message\":\"no\"}", &p), Frame::ConnectError("{\"message\":\"no\"}"));
-        assert_eq!(parse("42/webrtc,[\"pong\",{}]", &p), Frame::Event(None, "[\"pong\",{}]"));
-        assert_eq!(parse("42/webrtc,7[\"e\"]", &p), Frame::Event(Some(7), "[\"e\"]"));
-        assert_eq!(parse("43/webrtc,12[{\"ok\":1}]", &p), Frame::Ack(12, "[{\"ok\":1}]"));
+        assert_eq!(
+            parse("40/webrtc,{\"sid\":\"s\"}", &p),
+            Frame::Connect("{\"sid\":\"s\"}")
+        );
+        assert_eq!(
+            parse("44/webrtc,{\"message\":\"no\"}", &p),
+            Frame::ConnectError("{\"message\":\"no\"}")
+        );
+        assert_eq!(
+            parse("42/webrtc,[\"pong\",{}]", &p),
+            Frame::Event(None, "[\"pong\",{}]")
+        );
+        assert_eq!(
+            parse("42/webrtc,7[\"e\"]", &p),
+            Frame::Event(Some(7), "[\"e\"]")
+        );
+        assert_eq!(
+            parse("43/webrtc,12[{\"ok\":1}]", &p),
+            Frame::Ack(12, "[{\"ok\":1}]")
+        );
         assert_eq!(parse("42[\"x\"]", &p), Frame::Other, "another namespace");
-        assert_eq!(parse("42/webrtc,[\"x\"]", ""), Frame::Other, "not the main namespace");
+        assert_eq!(
+            parse("42/webrtc,[\"x\"]", ""),
+            Frame::Other,
+            "not the main namespace"
+        );
         assert_eq!(parse("42[\"x\",1]", ""), Frame::Event(None, "[\"x\",1]"));
         assert_eq!(event_name("[\"peer:joined\",{}]"), Some("peer:joined"));
-        assert_eq!(event_parts("[\"e\",{\"a\":1}]"), Some(("e".into(), serde_json::json!({"a":1}))));
+        assert_eq!(
+            event_parts("[\"e\",{\"a\":1}]"),
+            Some(("e".into(), serde_json::json!({"a":1})))
+        );
         assert_eq!(ack_data("[true]"), serde_json::json!(true));
         assert_eq!(event(&p, Some(3), "[\"x\"]"), "42/webrtc,3[\"x\"]");
         assert_eq!(connect("", None), "40");
