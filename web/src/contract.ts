@@ -1,128 +1,524 @@
-// Switchboard wire contract (v1), client side. The single place where event
-// names and payload shapes are written down for the web client; everything
-// else imports from here. Source of truth: shared/contract.md.
+// Switchboard wire contract, client side. GENERATED from the Rust wire types
+// (src/wire, ts-rs) by `UPDATE_CONTRACT=1 cargo test --test api contract`:
+// do not edit by hand. Everything else in the web client imports from here.
+// The protocol is described in docs/protocol.md.
+
+// ----------------------------------------------------------------- ids ----
+
+export type UserId = string;
+
+export type ChatId = string;
+
+export type TodoId = string;
+
+export type MessageId = string;
+
+export type PeerId = string;
+
+export type RoomId = string;
 
 // ---------------------------------------------------------------- HTTP ----
 
-export interface User {
-  id: string
-  username: string
-  email: string
-}
+export type User = { 
+/**
+ * UUID.
+ */
+id: UserId, 
+/**
+ * Display name.
+ */
+username: string, 
+/**
+ * E-mail (lower-cased).
+ */
+email: string, };
 
-export interface AuthResponse {
-  accessToken: string
-  user: User
-}
+export type RegisterBody = { 
+/**
+ * E-mail address.
+ */
+email: string, 
+/**
+ * 3-32 characters.
+ */
+username: string, 
+/**
+ * At least 8 characters.
+ */
+password: string, };
 
-export interface MeResponse {
-  user: User
-}
+export type LoginBody = { 
+/**
+ * E-mail address.
+ */
+email: string, 
+/**
+ * Password.
+ */
+password: string, };
 
-export type Priority = 'low' | 'medium' | 'high'
+export type AuthResponse = { 
+/**
+ * The JWT (also set as the `access_token` cookie).
+ */
+accessToken: string, 
+/**
+ * The user.
+ */
+user: User, };
 
-export interface Todo {
-  id: string
-  title: string
-  description: string | null
-  completed: boolean
-  priority: Priority
-  dueDate: string | null
-  userId: string
-  createdAt: string
-  updatedAt: string
-}
+export type MeResponse = { 
+/**
+ * The caller.
+ */
+user: User, };
 
-export interface CreateTodo {
-  title: string
-  description?: string
-  priority?: Priority
-  dueDate?: string
-}
+export type Priority = "low" | "medium" | "high";
 
-export interface UpdateTodo {
-  title?: string
-  description?: string
-  completed?: boolean
-  priority?: Priority
-  dueDate?: string | null
-}
+export type Todo = { 
+/**
+ * UUID.
+ */
+id: TodoId, 
+/**
+ * Title (1-200 characters).
+ */
+title: string, 
+/**
+ * Free text, possibly empty.
+ */
+description: string, 
+/**
+ * Done?
+ */
+completed: boolean, 
+/**
+ * `low`, `medium` or `high`.
+ */
+priority: Priority, 
+/**
+ * RFC 3339 UTC with milliseconds, or null.
+ */
+dueDate: string | null, 
+/**
+ * Owner.
+ */
+userId: UserId, 
+/**
+ * RFC 3339 UTC with milliseconds.
+ */
+createdAt: string, 
+/**
+ * RFC 3339 UTC with milliseconds.
+ */
+updatedAt: string, };
 
-export interface MessageSender {
-  id: string
-  username: string
-}
+export type CreateTodo = { 
+/**
+ * Required, 1-200 characters after trimming.
+ */
+title: string, 
+/**
+ * Optional, up to 2000 characters.
+ */
+description?: string, 
+/**
+ * Optional, defaults to `medium`.
+ */
+priority?: Priority, 
+/**
+ * RFC 3339 date-time.
+ */
+dueDate?: string, };
 
-export interface Message {
-  id: string
-  chatId: string
-  sender: MessageSender
-  text: string
-  type: 'text'
-  createdAt: string
-}
+export type UpdateTodo = { 
+/**
+ * New title.
+ */
+title?: string, 
+/**
+ * New description (null clears it).
+ */
+description?: string, 
+/**
+ * New completion state.
+ */
+completed?: boolean, 
+/**
+ * New priority.
+ */
+priority?: Priority, 
+/**
+ * New due date (null clears it).
+ */
+dueDate?: string | null, };
 
-export interface Chat {
-  id: string
-  name: string | null
-  participants: User[]
-  createdAt: string
-  lastMessage: Message | null
-  unreadCount: number
-}
+export type MessageSender = { 
+/**
+ * User id.
+ */
+id: UserId, 
+/**
+ * Display name.
+ */
+username: string, };
 
-export interface CreateChat {
-  participantIds: string[]
-  name?: string
-}
+export type MessageKind = "text";
 
-export interface IceServersResponse {
-  iceServers: RTCIceServer[]
-  ttl: number
-}
+export type Message = { 
+/**
+ * UUID.
+ */
+id: MessageId, 
+/**
+ * The chat.
+ */
+chatId: ChatId, 
+/**
+ * Who wrote it.
+ */
+sender: MessageSender, 
+/**
+ * Text (1-4000 characters).
+ */
+text: string, 
+/**
+ * Always `text`.
+ */
+type: MessageKind, 
+/**
+ * RFC 3339 UTC with milliseconds.
+ */
+createdAt: string, };
 
-/** Every HTTP error body. */
-export interface ApiErrorBody {
-  error: string
-  message: string
-}
+export type Chat = { 
+/**
+ * UUID.
+ */
+id: ChatId, 
+/**
+ * Optional name.
+ */
+name: string | null, 
+/**
+ * Every participant, the viewer included.
+ */
+participants: Array<User>, 
+/**
+ * RFC 3339 UTC with milliseconds.
+ */
+createdAt: string, 
+/**
+ * The newest message, if any.
+ */
+lastMessage: Message | null, 
+/**
+ * Messages the viewer has not read.
+ */
+unreadCount: number, };
+
+export type CreateChat = { 
+/**
+ * The other participants (the creator is always one).
+ */
+participantIds: Array<string>, 
+/**
+ * Optional name.
+ */
+name?: string, };
+
+export type IceServer = { 
+/**
+ * STUN/TURN URLs.
+ */
+urls: Array<string>, 
+/**
+ * TURN username.
+ */
+username?: string, 
+/**
+ * TURN credential.
+ */
+credential?: string, };
+
+export type IceServersResponse = { 
+/**
+ * Entries for `RTCPeerConnection({iceServers})`.
+ */
+iceServers: Array<IceServer>, 
+/**
+ * Seconds the TURN credentials stay valid.
+ */
+ttl: number, };
+
+export type ApiErrorBody = { 
+/**
+ * Machine-readable code.
+ */
+error: string, 
+/**
+ * Human-readable detail.
+ */
+message: string, };
 
 // ------------------------------------------------- Namespace `/` (app) ----
 
+export type JoinedPayload = { 
+/**
+ * Always "Successfully connected to real-time updates".
+ */
+message: string, 
+/**
+ * The socket's user.
+ */
+user: User, };
+
+export type ChatRef = { 
+/**
+ * The chat.
+ */
+chatId: ChatId, };
+
+export type MessageSend = { 
+/**
+ * The chat.
+ */
+chatId: ChatId, 
+/**
+ * Text, 1-4000 characters after trimming.
+ */
+text: string, };
+
+export type TypingIn = { 
+/**
+ * The chat.
+ */
+chatId: ChatId, 
+/**
+ * Started (true) or stopped (false).
+ */
+isTyping: boolean, };
+
+export type TypingOut = { 
+/**
+ * The chat.
+ */
+chatId: ChatId, 
+/**
+ * Who is typing.
+ */
+userId: UserId, 
+/**
+ * Their display name.
+ */
+username: string, 
+/**
+ * Started or stopped.
+ */
+isTyping: boolean, };
+
+export type PresenceUpdate = { 
+/**
+ * The user.
+ */
+userId: UserId, 
+/**
+ * Online now?
+ */
+online: boolean, };
+
+export type TodoDeleted = { 
+/**
+ * The deleted todo.
+ */
+id: TodoId, };
+
+export type ErrorEvent = { 
+/**
+ * Machine-readable code (`invalid_payload`, `peer_not_in_room`, ...).
+ */
+error: string, 
+/**
+ * Human-readable detail.
+ */
+message: string, };
+
+// ------------------------------------------- Namespace `/webrtc` (calls) ----
+
+export type RoomRequest = { 
+/**
+ * Room name.
+ */
+roomId: string, };
+
+export type PeerInfo = { 
+/**
+ * Socket id of the peer in `/webrtc`.
+ */
+peerId: PeerId, 
+/**
+ * User id.
+ */
+userId: UserId, 
+/**
+ * Display name.
+ */
+username: string, };
+
+export type RoomJoinOk = { 
+/**
+ * The room.
+ */
+roomId: RoomId, 
+/**
+ * The caller's peer id (its socket id).
+ */
+peerId: PeerId, 
+/**
+ * The others already in the room.
+ */
+peers: Array<PeerInfo>, 
+/**
+ * ICE servers for this user.
+ */
+iceServers: Array<IceServer>, };
+
+export type PeerJoined = { 
+/**
+ * Room name.
+ */
+roomId: RoomId, 
+/**
+ * Socket id of the peer in `/webrtc`.
+ */
+peerId: PeerId, 
+/**
+ * User id.
+ */
+userId: UserId, 
+/**
+ * Display name.
+ */
+username: string, };
+
+export type LeaveReason = "left" | "disconnected";
+
+export type PeerLeft = { 
+/**
+ * Room name.
+ */
+roomId: RoomId, 
+/**
+ * Socket id of the peer that left.
+ */
+peerId: PeerId, 
+/**
+ * Its user id.
+ */
+userId: UserId, 
+/**
+ * `left` or `disconnected`.
+ */
+reason: LeaveReason, };
+
+export type SessionDescription = { 
+/**
+ * `offer` or `answer`.
+ */
+type: 'offer' | 'answer', 
+/**
+ * The SDP text.
+ */
+sdp: string, };
+
+export type SdpIn = { 
+/**
+ * Target peer.
+ */
+to: string, 
+/**
+ * The description.
+ */
+sdp: SessionDescription, };
+
+export type RelayedSdp = { 
+/**
+ * The sender's peer id.
+ */
+from: string, 
+/**
+ * The sender's user.
+ */
+fromUser: MessageSender, 
+/**
+ * The description, as sent.
+ */
+sdp: SessionDescription, };
+
+export type IceCandidate = { 
+/**
+ * The candidate line (empty string marks end of candidates).
+ */
+candidate: string, 
+/**
+ * Media stream id.
+ */
+sdpMid: string | null, 
+/**
+ * Media line index.
+ */
+sdpMLineIndex: number | null, 
+/**
+ * ICE ufrag.
+ */
+usernameFragment?: string | null, };
+
+export type CandidateIn = { 
+/**
+ * Target peer.
+ */
+to: string, 
+/**
+ * The candidate, or null.
+ */
+candidate: IceCandidate | null, };
+
+export type RelayedCandidate = { 
+/**
+ * The sender's peer id.
+ */
+from: string, 
+/**
+ * The candidate, as sent.
+ */
+candidate: IceCandidate | null, };
+
+export type PongPayload = { 
+/**
+ * Always "pong".
+ */
+message: 'pong', 
+/**
+ * The ping's payload.
+ */
+echo: unknown, 
+/**
+ * Server clock, unix milliseconds.
+ */
+serverTime: number, };
+
 export type Ack<T> = ({ success: true } & T) | { success: false; error: string }
 
-export interface JoinedPayload {
-  message: string
-  user: User
-}
+/** Error codes `room:join` may answer with. */
+export type RoomJoinError = 'room_full' | 'invalid_room' | 'access_denied' | string
 
-export interface TypingIn {
-  chatId: string
-  isTyping: boolean
-}
-
-export interface TypingOut {
-  chatId: string
-  userId: string
-  username: string
-  isTyping: boolean
-}
-
-export interface PresenceUpdate {
-  userId: string
-  online: boolean
-}
-
-export interface ErrorEvent {
-  error: string
-  message: string
-}
+export type RelayAck = Ack<object>
 
 export interface AppServerToClient {
   joined: (p: JoinedPayload) => void
   'todo:created': (t: Todo) => void
   'todo:updated': (t: Todo) => void
-  'todo:deleted': (p: { id: string }) => void
+  'todo:deleted': (p: TodoDeleted) => void
   'todo:completed': (t: Todo) => void
   'message:new': (m: Message) => void
   'chat:created': (c: Chat) => void
@@ -133,71 +529,11 @@ export interface AppServerToClient {
 
 export interface AppClientToServer {
   join: (ack?: (p: JoinedPayload) => void) => void
-  'chat:join': (p: { chatId: string }, ack: (r: Ack<{ message: string }>) => void) => void
-  'chat:leave': (p: { chatId: string }, ack: (r: Ack<{ message: string }>) => void) => void
-  'message:send': (p: { chatId: string; text: string }, ack: (r: Ack<{ message: Message }>) => void) => void
+  'chat:join': (p: ChatRef, ack: (r: Ack<{ message: string }>) => void) => void
+  'chat:leave': (p: ChatRef, ack: (r: Ack<{ message: string }>) => void) => void
+  'message:send': (p: MessageSend, ack: (r: Ack<{ message: Message }>) => void) => void
   typing: (p: TypingIn) => void
 }
-
-// ------------------------------------------- Namespace `/webrtc` (calls) ----
-
-export interface PeerInfo {
-  peerId: string
-  userId: string
-  username: string
-}
-
-export interface RoomJoinOk {
-  roomId: string
-  peerId: string
-  peers: PeerInfo[]
-  iceServers: RTCIceServer[]
-}
-
-/** Error codes `room:join` may answer with. */
-export type RoomJoinError = 'room_full' | 'invalid_room' | 'access_denied' | string
-
-export interface PeerJoined extends PeerInfo {
-  roomId: string
-}
-
-export interface PeerLeft {
-  roomId: string
-  peerId: string
-  userId: string
-  reason: 'left' | 'disconnected'
-}
-
-export interface SessionDescription {
-  type: 'offer' | 'answer'
-  sdp: string
-}
-
-export interface IceCandidate {
-  candidate: string
-  sdpMid: string | null
-  sdpMLineIndex: number | null
-  usernameFragment?: string | null
-}
-
-export interface RelayedSdp {
-  from: string
-  fromUser: { id: string; username: string }
-  sdp: SessionDescription
-}
-
-export interface RelayedCandidate {
-  from: string
-  candidate: IceCandidate | null
-}
-
-export interface PongPayload {
-  message: 'pong'
-  echo: unknown
-  serverTime: number
-}
-
-export type RelayAck = Ack<object>
 
 export interface SignallingServerToClient {
   'peer:joined': (p: PeerJoined) => void
@@ -210,11 +546,11 @@ export interface SignallingServerToClient {
 }
 
 export interface SignallingClientToServer {
-  'room:join': (p: { roomId: string }, ack: (r: Ack<RoomJoinOk>) => void) => void
-  'room:leave': (p: { roomId: string }, ack: (r: Ack<object>) => void) => void
-  offer: (p: { to: string; sdp: SessionDescription }, ack: (r: RelayAck) => void) => void
-  answer: (p: { to: string; sdp: SessionDescription }, ack: (r: RelayAck) => void) => void
-  'ice-candidate': (p: { to: string; candidate: IceCandidate | null }, ack: (r: RelayAck) => void) => void
+  'room:join': (p: RoomRequest, ack: (r: Ack<RoomJoinOk>) => void) => void
+  'room:leave': (p: RoomRequest, ack: (r: Ack<object>) => void) => void
+  offer: (p: SdpIn, ack: (r: RelayAck) => void) => void
+  answer: (p: SdpIn, ack: (r: RelayAck) => void) => void
+  'ice-candidate': (p: CandidateIn, ack: (r: RelayAck) => void) => void
   'ice-servers': (ack: (r: IceServersResponse) => void) => void
   ping: (payload: unknown, ack?: (p: PongPayload) => void) => void
 }
