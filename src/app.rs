@@ -20,13 +20,14 @@ use tower_http::trace::TraceLayer;
 
 use crate::config::Config;
 use crate::domain::accounts::Accounts;
+use crate::domain::calls::{CallPorts, Calls};
 use crate::domain::chats::ChatService;
 use crate::domain::identity::TokenService;
 use crate::domain::presence::Presence;
 use crate::domain::signalling::Signalling;
 use crate::domain::todos::TodoService;
 use crate::http::origin::{self, OriginPolicy};
-use crate::memory::{KeyedLocks, MemoryPresence, MemoryRooms};
+use crate::memory::{KeyedLocks, MemoryCalls, MemoryPresence, MemoryRooms};
 use crate::ports::{Locks, Publisher};
 use crate::realtime::publisher::SocketIoPublisher;
 use crate::realtime::webrtc_ns::WebrtcState;
@@ -91,6 +92,17 @@ impl App {
         let publisher = SocketIoPublisher::new();
         let events: Arc<dyn Publisher> = Arc::new(publisher.clone());
         let locks: Arc<dyn Locks> = Arc::new(KeyedLocks::new());
+        let calls = Calls::new(
+            CallPorts {
+                state: Arc::new(MemoryCalls::new()),
+                devices: Arc::new(MemoryPresence::new()),
+                log: store.clone(),
+                users: store.clone(),
+                locks: locks.clone(),
+                publisher: events.clone(),
+            },
+            config.call_ring_timeout,
+        );
         let state = AppState {
             accounts: Accounts::new(store.clone(), tokens.clone()),
             todos: TodoService::new(store.clone(), events.clone(), locks.clone()),
@@ -101,12 +113,14 @@ impl App {
                 store.clone(),
                 events.clone(),
             ),
+            calls: calls.clone(),
             signalling: Signalling::new(
                 Arc::new(MemoryRooms::new()),
                 store,
                 events,
                 config.room_max_peers,
-            ),
+            )
+            .with_calls(calls),
             origins: OriginPolicy::new(&config.cors_origins),
             ice: Arc::new(ice),
             tokens,

@@ -32,6 +32,9 @@ pub struct Config {
     /// Maximum peers in one signalling room.
     #[arg(long, env = "ROOM_MAX_PEERS", default_value_t = 16)]
     pub room_max_peers: usize,
+    /// How long a call invitation rings before it times out, e.g. `30s`.
+    #[arg(long, env = "CALL_RING_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    pub call_ring_timeout: Duration,
     /// Lifetime of tokens issued by /auth/login and /auth/register, e.g. `24h`, `30m`.
     #[arg(long, env = "TOKEN_TTL", default_value = "24h", value_parser = parse_duration)]
     pub token_ttl: Duration,
@@ -148,6 +151,7 @@ impl Config {
             database_url: "sqlite::memory:".into(),
             cors_origins: DEFAULT_CORS_ORIGINS.split(',').map(str::to_owned).collect(),
             room_max_peers: 16,
+            call_ring_timeout: Duration::from_secs(30),
             token_ttl: Duration::from_secs(86_400),
             ping_interval: Duration::from_secs(25),
             ping_timeout: Duration::from_secs(20),

@@ -8,6 +8,7 @@ use axum::extract::FromRef;
 
 use crate::config::Config;
 use crate::domain::accounts::Accounts;
+use crate::domain::calls::Calls;
 use crate::domain::chats::ChatService;
 use crate::domain::identity::TokenService;
 use crate::domain::presence::Presence;
@@ -39,6 +40,8 @@ pub struct AppState {
     pub presence: Presence,
     /// Signalling rooms and relay of `/webrtc`.
     pub signalling: Signalling,
+    /// Call invitations and the call log.
+    pub calls: Calls,
     /// Browser origins allowed.
     pub origins: OriginPolicy,
 }
@@ -48,6 +51,7 @@ impl FromRef<AppState> for WebrtcState {
         WebrtcState {
             signalling: s.signalling.clone(),
             ice: s.ice.clone(),
+            calls: s.calls.clone(),
         }
     }
 }

@@ -8,9 +8,11 @@
 //! - [`todos`]: owner-scoped todos that publish their changes.
 //! - [`chats`]: chats, history, unread counts, messages, typing.
 //! - [`presence`]: who is online, announced to the users sharing a chat.
+//! - [`calls`]: call invitations ringing every device, and the call log.
 //! - [`signalling`]: `/webrtc` rooms (cap, chat rooms) and the relay rules.
 
 pub mod accounts;
+pub mod calls;
 pub mod chats;
 pub mod identity;
 pub mod presence;

@@ -2,12 +2,16 @@
 //!
 //! Rules: a room name is 1-128 characters of `[A-Za-z0-9_.:-]`; a room
 //! named `chat:<chatId>` admits only that chat's participants; a room holds
+//! named `call:<callId>` admits only the call's caller and the invitees who
+//! accepted ([`Calls::may_join`]); a room holds
 //! at most `max_peers` (checked atomically by the [`RoomState`] port);
 //! offers, answers and ICE candidates go only to a peer that shares a room
 //! with the sender, and are size-checked. Everyone else in a room hears of
 //! joins and leaves (`peer:joined`, `peer:left`).
 
 use std::sync::Arc;
+
+use super::calls::Calls;
 
 use crate::ports::{ChatStore, JoinError, Left, Publisher, RoomState, StateError, Undelivered};
 use crate::wire::ids::InvalidRoomId;
@@ -111,6 +115,7 @@ pub struct Signalling {
     chats: Arc<dyn ChatStore>,
     publisher: Arc<dyn Publisher>,
     max_peers: usize,
+    calls: Option<Calls>,
 }
 
 impl Signalling {
@@ -126,7 +131,14 @@ impl Signalling {
             chats,
             publisher,
             max_peers,
+            calls: None,
         }
+    }
+
+    /// Admit to `call:<id>` rooms whom `calls` says (without it, nobody).
+    pub fn with_calls(mut self, calls: Calls) -> Self {
+        self.calls = Some(calls);
+        self
     }
 
     /// The room state (tests and metrics look at it).
@@ -151,6 +163,14 @@ impl Signalling {
                 .await
                 .map_err(|e| SignalError::Internal(e.to_string()))?;
             if !member {
+                return Err(SignalError::AccessDenied);
+            }
+        }
+        if let Some(call) = room.call() {
+            let Some(calls) = &self.calls else {
+                return Err(SignalError::AccessDenied);
+            };
+            if !calls.may_join(&me.user_id, &call).await? {
                 return Err(SignalError::AccessDenied);
             }
         }

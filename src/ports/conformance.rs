@@ -6,7 +6,9 @@
 
 use std::sync::Arc;
 
-use super::{JoinError, Locks, PresenceState, RoomState};
+use super::{CallState, InviteeState, JoinError, LiveCall, LiveInvitee, Locks, PresenceState, RoomState};
+use crate::wire::calls::CallKind;
+use crate::wire::{CallId, UserRef};
 use crate::wire::webrtc::PeerInfo;
 use crate::wire::{PeerId, RoomId, UserId};
 
@@ -173,4 +175,55 @@ pub async fn locks(locks: Arc<dyn Locks>) {
     assert!(panicked.is_err());
     let after = tokio::time::timeout(std::time::Duration::from_secs(5), locks.lock("d")).await;
     assert!(after.is_ok(), "d is free after a panicking holder");
+}
+
+/// Calls are stored and replaced by id and forgotten on removal;
+/// engagements are per user, idempotent, and independent per call.
+pub async fn calls<C: CallState + 'static>(make: impl Fn() -> Arc<C>) {
+    let calls = make();
+    let id = CallId::from("c1");
+    let user = |id: &str| UserRef {
+        id: UserId::from(id),
+        username: id.to_owned(),
+    };
+    let mut call = LiveCall {
+        id: id.clone(),
+        room: RoomId::of_call(&id),
+        kind: CallKind::Video,
+        caller: user("a"),
+        caller_present: true,
+        invitees: vec![LiveInvitee {
+            user: user("b"),
+            state: InviteeState::Ringing,
+        }],
+        started_at: "2026-01-01T00:00:00.000Z".into(),
+        answered_at: None,
+        cancelled: false,
+    };
+    assert_eq!(calls.get(&id).await.expect("get"), None);
+    calls.put(&call).await.expect("put");
+    assert_eq!(calls.get(&id).await.expect("get"), Some(call.clone()));
+    call.invitees[0].state = InviteeState::Joined;
+    calls.put(&call).await.expect("replace");
+    assert_eq!(
+        calls.get(&id).await.expect("get").map(|c| c.invitees[0].state),
+        Some(InviteeState::Joined)
+    );
+    calls.remove(&id).await.expect("remove");
+    assert_eq!(calls.get(&id).await.expect("get"), None);
+
+    let (a, c2) = (UserId::from("a"), CallId::from("c2"));
+    assert!(calls.engaged(&a).await.expect("engaged").is_empty());
+    calls.engage(&a, &id).await.expect("engage");
+    calls.engage(&a, &id).await.expect("engage twice");
+    calls.engage(&a, &c2).await.expect("engage other");
+    let mut got = calls.engaged(&a).await.expect("engaged");
+    got.sort();
+    assert_eq!(got, vec![id.clone(), c2.clone()]);
+    calls.release(&a, &id).await.expect("release");
+    assert_eq!(calls.engaged(&a).await.expect("engaged"), vec![c2.clone()]);
+    calls.release(&a, &c2).await.expect("release");
+    calls.release(&a, &c2).await.expect("release again");
+    assert!(calls.engaged(&a).await.expect("engaged").is_empty());
+    assert!(calls.engaged(&UserId::from("b")).await.expect("engaged").is_empty());
 }

@@ -6,9 +6,11 @@
 //! - [`store`]: users, todos, chats and messages (the database).
 //! - [`rooms`]: signalling room membership with its atomic cap.
 //! - [`presence`]: which sockets each user has, and what was last announced.
+//! - [`calls`]: calls in progress and who is busy; the call log.
 //! - [`locks`]: async mutexes by key (a chat, a user).
 //! - [`publish`]: delivering events to users' sockets and to peers.
 
+pub mod calls;
 pub mod conformance;
 pub mod locks;
 pub mod presence;
@@ -16,6 +18,7 @@ pub mod publish;
 pub mod rooms;
 pub mod store;
 
+pub use calls::{CallLog, CallState, InviteeState, LiveCall, LiveInvitee};
 pub use locks::{LockGuard, Locks};
 pub use presence::PresenceState;
 pub use publish::{Publisher, Undelivered};

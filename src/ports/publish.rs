@@ -1,5 +1,6 @@
 //! Delivering events: to every `/` socket of some users (each socket once),
-//! and to one `/webrtc` peer. The transport implements this over
+//! to one `/webrtc` peer, and to every `/webrtc` socket of some users
+//! (call invitations ring all devices). The transport implements this over
 //! Socket.IO; the domain never sees a socket.
 
 use async_trait::async_trait;
@@ -7,6 +8,7 @@ use async_trait::async_trait;
 use crate::wire::PeerId;
 use crate::wire::UserId;
 use crate::wire::app::AppEvent;
+use crate::wire::calls::CallEvent;
 use crate::wire::webrtc::SignalEvent;
 
 /// A peer could not be reached: gone, or its send buffer is full.
@@ -21,4 +23,7 @@ pub trait Publisher: Send + Sync + std::fmt::Debug {
     async fn to_users(&self, users: &[UserId], event: &AppEvent);
     /// Send `event` to the `/webrtc` socket `peer`.
     async fn to_peer(&self, peer: &PeerId, event: &SignalEvent<'_>) -> Result<(), Undelivered>;
+    /// Send `event` to every `/webrtc` socket of each user in `users`
+    /// (all their devices, once per socket), except the socket `except`.
+    async fn to_devices(&self, users: &[UserId], except: Option<&PeerId>, event: &CallEvent);
 }

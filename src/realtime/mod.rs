@@ -15,6 +15,7 @@ pub mod dispatch;
 pub mod publisher;
 pub mod sequencer;
 pub mod session;
+pub mod webrtc_calls;
 pub mod webrtc_ns;
 
 use std::time::Duration;

@@ -1,6 +1,7 @@
 //! The [`Publisher`] port over Socket.IO: the domain's events go to the
 //! personal rooms `user-<id>` on `/` (one broadcast, so a socket in several
-//! of those rooms still gets one copy) and to one socket on `/webrtc`.
+//! of those rooms still gets one copy), to one socket on `/webrtc`, and to
+//! the personal rooms on `/webrtc` (call events, every device).
 
 use std::str::FromStr;
 use std::sync::{Arc, OnceLock};
@@ -13,6 +14,7 @@ use socketioxide::socket::Sid;
 use super::session::user_room;
 use crate::ports::{Publisher, Undelivered};
 use crate::wire::app::AppEvent;
+use crate::wire::calls::CallEvent;
 use crate::wire::webrtc::SignalEvent;
 use crate::wire::{PeerId, UserId};
 
@@ -81,5 +83,21 @@ impl<A: Adapter> Publisher for SocketIoPublisher<A> {
             tracing::warn!(peer_id = %peer, event = event.name(), error = %e, "signalling message not delivered");
             Undelivered
         })
+    }
+
+    async fn to_devices(&self, users: &[UserId], except: Option<&PeerId>, event: &CallEvent) {
+        let Some(io) = self.io.get() else { return };
+        let Some(ns) = io.of("/webrtc") else { return };
+        if users.is_empty() {
+            return;
+        }
+        let rooms: Vec<String> = users.iter().map(|u| user_room(u.as_str())).collect();
+        let mut to = ns.to(rooms);
+        if let Some(sid) = except.and_then(|p| Sid::from_str(p.as_str()).ok()) {
+            to = to.except(sid);
+        }
+        if let Err(e) = to.emit(event.name(), event).await {
+            tracing::warn!(event = event.name(), error = %e, "call event not delivered to every socket");
+        }
     }
 }

@@ -1,5 +1,6 @@
 //! Namespace `/webrtc`: the signalling gateway. Ping/pong, signalling rooms
-//! and the offer/answer/ICE relay, all ruled by [`Signalling`]. Every event
+//! and the offer/answer/ICE relay, all ruled by [`Signalling`]; call
+//! invitations are in [`super::webrtc_calls`]. Every event
 //! of one socket is handled in arrival order ([`dispatch::on`]), so messages
 //! between one pair arrive in the order sent.
 
@@ -12,6 +13,8 @@ use socketioxide::socket::DisconnectReason;
 
 use super::dispatch::{self, Ack, AckThen, AnyValue, Ctx, Dialect, EventError, Payload, success};
 use super::session::{self, Unauthorized, peer_id};
+use super::webrtc_calls;
+use crate::domain::calls::Calls;
 use crate::domain::signalling::{SdpKind, SignalError, Signalling};
 use crate::turn::{IceConfig, IceServers};
 use crate::wire::events;
@@ -38,6 +41,8 @@ pub struct WebrtcState {
     pub signalling: Signalling,
     /// ICE servers handed out with joins.
     pub ice: Arc<IceConfig>,
+    /// Call invitations.
+    pub calls: Calls,
 }
 
 fn refused(e: SignalError) -> EventError {
@@ -54,8 +59,12 @@ fn refused(e: SignalError) -> EventError {
 /// Connect middleware (runs after auth, before the client is told it is
 /// connected): join the personal room and register every event handler, so
 /// an event the client emits right on `connect` always finds its handler.
-pub async fn setup<A: Adapter>(s: SocketRef<A>) -> Result<(), Unauthorized> {
-    session::admit(&s)?;
+pub async fn setup<A: Adapter>(
+    s: SocketRef<A>,
+    State(st): State<WebrtcState>,
+) -> Result<(), Unauthorized> {
+    let caller = session::admit(&s)?;
+    st.calls.device_connected(&caller.user.id, &peer_id(&s)).await;
     dispatch::on(&s, events::PING, WebrtcDialect, on_ping::<A>);
     dispatch::on(&s, events::ROOM_JOIN, WebrtcDialect, on_room_join::<A>);
     dispatch::on(&s, events::ROOM_LEAVE, WebrtcDialect, on_room_leave::<A>);
@@ -68,6 +77,7 @@ pub async fn setup<A: Adapter>(s: SocketRef<A>) -> Result<(), Unauthorized> {
         on_ice_candidate::<A>,
     );
     dispatch::on(&s, events::ICE_SERVERS, WebrtcDialect, on_ice_servers::<A>);
+    webrtc_calls::register(&s);
     s.on_disconnect(on_disconnect::<A>);
     Ok(())
 }
@@ -196,5 +206,9 @@ async fn on_disconnect<A: Adapter>(
 ) {
     // Mark the socket gone before cleaning up (see `session::is_gone`).
     session::departed(&s, &reason);
-    st.signalling.disconnected(&peer_id(&s)).await;
+    let me = peer_id(&s);
+    st.signalling.disconnected(&me).await;
+    if let Some(caller) = session::caller(&s) {
+        st.calls.device_disconnected(&caller.user_ref, &me).await;
+    }
 }

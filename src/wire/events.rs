@@ -53,3 +53,29 @@ pub const ANSWER: &str = "answer";
 pub const ICE_CANDIDATE: &str = "ice-candidate";
 /// Client -> server: fresh ICE servers.
 pub const ICE_SERVERS: &str = "ice-servers";
+
+// Namespace `/webrtc`: call invitations.
+/// Client -> server: ring one or more users.
+pub const CALL_INVITE: &str = "call:invite";
+/// Client -> server: accept an invitation.
+pub const CALL_ACCEPT: &str = "call:accept";
+/// Client -> server: refuse an invitation.
+pub const CALL_REJECT: &str = "call:reject";
+/// Client -> server: the caller stops ringing.
+pub const CALL_CANCEL: &str = "call:cancel";
+/// Client -> server: leave a call.
+pub const CALL_HANGUP: &str = "call:hangup";
+/// Server -> invitee: an invitation rings.
+pub const CALL_INCOMING: &str = "call:incoming";
+/// Server -> caller: an invitee accepted.
+pub const CALL_ACCEPTED: &str = "call:accepted";
+/// Server -> caller: an invitee refused.
+pub const CALL_REJECTED: &str = "call:rejected";
+/// Server -> invitee: the invitation stopped ringing.
+pub const CALL_CANCELLED: &str = "call:cancelled";
+/// Server -> invitee's other devices: answered on another device.
+pub const CALL_ANSWERED_ELSEWHERE: &str = "call:answered-elsewhere";
+/// Server -> caller: an invitee did not answer in time.
+pub const CALL_TIMEOUT: &str = "call:timeout";
+/// Server -> participants: someone left the call.
+pub const CALL_ENDED: &str = "call:ended";

@@ -74,6 +74,10 @@ string_id!(
     /// A peer in `/webrtc`: its socket id there.
     PeerId
 );
+string_id!(
+    /// A call invitation (a UUID); its signalling room is `call:<id>`.
+    CallId
+);
 
 /// A signalling room name: 1-128 characters of `[A-Za-z0-9_.:-]`, checked
 /// once when parsed ([`RoomId::parse`]).
@@ -113,6 +117,16 @@ impl RoomId {
     /// The name.
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// The room of a call: `call:<callId>`.
+    pub fn of_call(call: &CallId) -> Self {
+        Self(format!("call:{call}"))
+    }
+
+    /// The call this room belongs to, for rooms named `call:<callId>`.
+    pub fn call(&self) -> Option<CallId> {
+        self.0.strip_prefix("call:").map(CallId::from)
     }
 
     /// The chat this room belongs to, for rooms named `chat:<chatId>`.

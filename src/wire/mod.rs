@@ -8,6 +8,7 @@
 //! [`ts::contract`] (ts-rs); a test fails when the checked-in copy is stale.
 
 pub mod app;
+pub mod calls;
 pub mod events;
 pub mod http;
 pub mod ids;
@@ -15,7 +16,7 @@ pub mod models;
 pub mod ts;
 pub mod webrtc;
 
-pub use ids::{ChatId, MessageId, PeerId, RoomId, TodoId, UserId};
+pub use ids::{CallId, ChatId, MessageId, PeerId, RoomId, TodoId, UserId};
 pub use models::{Chat, Message, Priority, Todo, UserRef, UserSummary};
 
 /// The current time as stored and sent: RFC 3339 UTC with milliseconds
