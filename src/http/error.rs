@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 use crate::domain::accounts::AccountError;
+use crate::domain::calls::CallError;
 use crate::domain::chats::ChatError;
 use crate::domain::todos::TodoError;
 use crate::wire::http::ErrorBody;
@@ -85,6 +86,16 @@ impl From<ChatError> for ApiError {
             ChatError::NotFound => ApiError::NotFound("chat not found".into()),
             ChatError::UnknownUser => ApiError::Unauthorized("unknown user".into()),
             ChatError::Internal(m) => ApiError::Internal(m),
+        }
+    }
+}
+
+impl From<CallError> for ApiError {
+    fn from(e: CallError) -> Self {
+        match e {
+            CallError::InvalidPayload(m) => ApiError::BadRequest(m),
+            CallError::Internal(m) => ApiError::Internal(m),
+            e => ApiError::BadRequest(e.to_string()),
         }
     }
 }

@@ -5,6 +5,7 @@
 //! extract the narrow state they need, call a domain service, shape.
 
 pub mod auth;
+pub mod calls;
 pub mod chats;
 pub mod credentials;
 pub mod error;
@@ -44,6 +45,7 @@ pub fn routes() -> Router<AppState> {
         .route("/socket.io.min.js", get(socket_io_js))
         .merge(todos::routes())
         .merge(chats::routes())
+        .merge(calls::routes())
 }
 
 async fn health() -> Json<serde_json::Value> {

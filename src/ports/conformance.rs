@@ -6,10 +6,12 @@
 
 use std::sync::Arc;
 
-use super::{CallState, InviteeState, JoinError, LiveCall, LiveInvitee, Locks, PresenceState, RoomState};
+use super::{
+    CallState, InviteeState, JoinError, LiveCall, LiveInvitee, Locks, PresenceState, RoomState,
+};
 use crate::wire::calls::CallKind;
-use crate::wire::{CallId, UserRef};
 use crate::wire::webrtc::PeerInfo;
+use crate::wire::{CallId, UserRef};
 use crate::wire::{PeerId, RoomId, UserId};
 
 fn peer(id: &str) -> PeerInfo {
@@ -206,7 +208,11 @@ pub async fn calls<C: CallState + 'static>(make: impl Fn() -> Arc<C>) {
     call.invitees[0].state = InviteeState::Joined;
     calls.put(&call).await.expect("replace");
     assert_eq!(
-        calls.get(&id).await.expect("get").map(|c| c.invitees[0].state),
+        calls
+            .get(&id)
+            .await
+            .expect("get")
+            .map(|c| c.invitees[0].state),
         Some(InviteeState::Joined)
     );
     calls.remove(&id).await.expect("remove");
@@ -225,5 +231,11 @@ pub async fn calls<C: CallState + 'static>(make: impl Fn() -> Arc<C>) {
     calls.release(&a, &c2).await.expect("release");
     calls.release(&a, &c2).await.expect("release again");
     assert!(calls.engaged(&a).await.expect("engaged").is_empty());
-    assert!(calls.engaged(&UserId::from("b")).await.expect("engaged").is_empty());
+    assert!(
+        calls
+            .engaged(&UserId::from("b"))
+            .await
+            .expect("engaged")
+            .is_empty()
+    );
 }

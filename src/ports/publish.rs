@@ -24,6 +24,7 @@ pub trait Publisher: Send + Sync + std::fmt::Debug {
     /// Send `event` to the `/webrtc` socket `peer`.
     async fn to_peer(&self, peer: &PeerId, event: &SignalEvent<'_>) -> Result<(), Undelivered>;
     /// Send `event` to every `/webrtc` socket of each user in `users`
-    /// (all their devices, once per socket), except the socket `except`.
+    /// (all their devices, once per socket), except the socket `except`
+    /// (the device that made the request, so on this node).
     async fn to_devices(&self, users: &[UserId], except: Option<&PeerId>, event: &CallEvent);
 }

@@ -92,10 +92,15 @@ impl<A: Adapter> Publisher for SocketIoPublisher<A> {
             return;
         }
         let rooms: Vec<String> = users.iter().map(|u| user_room(u.as_str())).collect();
-        let mut to = ns.to(rooms);
-        if let Some(sid) = except.and_then(|p| Sid::from_str(p.as_str()).ok()) {
-            to = to.except(sid);
-        }
+        // `except` is the device that sent the request, so it is on this
+        // node: a broadcast from it reaches every socket but itself.
+        let sender = except
+            .and_then(|p| Sid::from_str(p.as_str()).ok())
+            .and_then(|sid| ns.get_socket(sid));
+        let to = match &sender {
+            Some(s) => s.to(rooms),
+            None => ns.to(rooms),
+        };
         if let Err(e) = to.emit(event.name(), event).await {
             tracing::warn!(event = event.name(), error = %e, "call event not delivered to every socket");
         }

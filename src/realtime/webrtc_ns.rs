@@ -64,7 +64,9 @@ pub async fn setup<A: Adapter>(
     State(st): State<WebrtcState>,
 ) -> Result<(), Unauthorized> {
     let caller = session::admit(&s)?;
-    st.calls.device_connected(&caller.user.id, &peer_id(&s)).await;
+    st.calls
+        .device_connected(&caller.user.id, &peer_id(&s))
+        .await;
     dispatch::on(&s, events::PING, WebrtcDialect, on_ping::<A>);
     dispatch::on(&s, events::ROOM_JOIN, WebrtcDialect, on_room_join::<A>);
     dispatch::on(&s, events::ROOM_LEAVE, WebrtcDialect, on_room_leave::<A>);

@@ -9,11 +9,16 @@ use ts_rs::{Config, TS};
 use super::app::{
     ChatRef, Joined, MessageSend, PresenceUpdate, TodoDeleted, Typing, TypingRequest,
 };
+use super::calls::{
+    AcceptOk, AnsweredElsewhere, CallAccepted, CallCancelled, CallEnded, CallIncoming, CallInvite,
+    CallKind, CallOutcome, CallRecord, CallReject, CallRejected, CallRequest, CallTimedOut,
+    CancelReason, EndReason, InviteOk, Invitees, LoggedInvitee, RejectReason,
+};
 use super::http::{
     AuthResponse, CreateChat, ErrorBody, ErrorEvent, IceServer, IceServers, LoginBody, MeResponse,
     NewTodo, RegisterBody, TodoPatch,
 };
-use super::ids::{ChatId, MessageId, PeerId, RoomId, TodoId, UserId};
+use super::ids::{CallId, ChatId, MessageId, PeerId, RoomId, TodoId, UserId};
 use super::models::{Chat, Message, MessageKind, Priority, Todo, UserRef, UserSummary};
 use super::webrtc::{
     CandidateIn, CandidateOut, IceCandidate, LeaveReason, PeerInfo, PeerJoined, PeerLeft, Pong,
@@ -71,6 +76,13 @@ export interface SignallingServerToClient {
   answer: (p: RelayedSdp) => void
   'ice-candidate': (p: RelayedCandidate) => void
   pong: (p: PongPayload) => void
+  'call:incoming': (p: CallIncoming) => void
+  'call:accepted': (p: CallAccepted) => void
+  'call:rejected': (p: CallRejected) => void
+  'call:cancelled': (p: CallCancelled) => void
+  'call:answered-elsewhere': (p: AnsweredElsewhere) => void
+  'call:timeout': (p: CallTimedOut) => void
+  'call:ended': (p: CallEnded) => void
   error: (e: ErrorEvent) => void
 }
 
@@ -82,10 +94,30 @@ export interface SignallingClientToServer {
   'ice-candidate': (p: CandidateIn, ack: (r: RelayAck) => void) => void
   'ice-servers': (ack: (r: IceServersResponse) => void) => void
   ping: (payload: unknown, ack?: (p: PongPayload) => void) => void
+  'call:invite': (p: CallInvite, ack: (r: Ack<CallInviteOk>) => void) => void
+  'call:accept': (p: CallRequest, ack: (r: Ack<CallAcceptOk>) => void) => void
+  'call:reject': (p: CallReject, ack: (r: Ack<object>) => void) => void
+  'call:cancel': (p: CallRequest, ack: (r: Ack<object>) => void) => void
+  'call:hangup': (p: CallRequest, ack: (r: Ack<object>) => void) => void
 }
+
+/** Error codes the `call:*` events may answer with. */
+export type CallError =
+  | 'invalid_payload'
+  | 'self_call'
+  | 'busy'
+  | 'unavailable'
+  | 'call_not_found'
+  | 'not_invited'
+  | 'already_answered'
+  | 'access_denied'
+  | string
 
 /** Room ids the server accepts: 1-128 of [A-Za-z0-9_.:-]. */
 export const ROOM_ID_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/
+
+/** Room of a call: admits its caller and the invitees who accepted. */
+export const callRoomId = (callId: string) => `call:${callId}`
 
 /** Room reserved for a chat's participants. */
 export const chatRoomId = (chatId: string) => `chat:${chatId}`
@@ -104,6 +136,7 @@ pub fn contract() -> String {
     decl::<MessageId>(&cfg, &mut out);
     decl::<PeerId>(&cfg, &mut out);
     decl::<RoomId>(&cfg, &mut out);
+    decl::<CallId>(&cfg, &mut out);
     out.push_str(
         "// ---------------------------------------------------------------- HTTP ----\n\n",
     );
@@ -124,6 +157,10 @@ pub fn contract() -> String {
     decl::<IceServer>(&cfg, &mut out);
     decl::<IceServers>(&cfg, &mut out);
     decl::<ErrorBody>(&cfg, &mut out);
+    decl::<CallKind>(&cfg, &mut out);
+    decl::<CallOutcome>(&cfg, &mut out);
+    decl::<LoggedInvitee>(&cfg, &mut out);
+    decl::<CallRecord>(&cfg, &mut out);
     out.push_str(
         "// ------------------------------------------------- Namespace `/` (app) ----\n\n",
     );
@@ -151,6 +188,25 @@ pub fn contract() -> String {
     decl::<CandidateIn>(&cfg, &mut out);
     decl::<CandidateOut<'static>>(&cfg, &mut out);
     decl::<Pong>(&cfg, &mut out);
+    out.push_str(
+        "// ------------------------------------- Namespace `/webrtc`: invitations ----\n\n",
+    );
+    decl::<Invitees>(&cfg, &mut out);
+    decl::<CallInvite>(&cfg, &mut out);
+    decl::<InviteOk>(&cfg, &mut out);
+    decl::<CallRequest>(&cfg, &mut out);
+    decl::<AcceptOk>(&cfg, &mut out);
+    decl::<RejectReason>(&cfg, &mut out);
+    decl::<CallReject>(&cfg, &mut out);
+    decl::<CallIncoming>(&cfg, &mut out);
+    decl::<CallAccepted>(&cfg, &mut out);
+    decl::<CallRejected>(&cfg, &mut out);
+    decl::<CancelReason>(&cfg, &mut out);
+    decl::<CallCancelled>(&cfg, &mut out);
+    decl::<AnsweredElsewhere>(&cfg, &mut out);
+    decl::<CallTimedOut>(&cfg, &mut out);
+    decl::<EndReason>(&cfg, &mut out);
+    decl::<CallEnded>(&cfg, &mut out);
     out.push_str(EVENT_MAPS);
     out
 }

@@ -9,6 +9,7 @@ mod webrtc_support;
 
 mod architecture;
 mod auth_http;
+mod calls;
 mod chats;
 mod contract;
 mod heartbeat;

@@ -17,6 +17,8 @@ export type PeerId = string;
 
 export type RoomId = string;
 
+export type CallId = string;
+
 // ---------------------------------------------------------------- HTTP ----
 
 export type User = { 
@@ -260,6 +262,62 @@ error: string,
  * Human-readable detail.
  */
 message: string, };
+
+export type CallKind = "audio" | "video";
+
+export type CallOutcome = "answered" | "missed" | "declined" | "cancelled" | "busy";
+
+export type LoggedInvitee = { 
+/**
+ * User id.
+ */
+id: UserId, 
+/**
+ * Display name.
+ */
+username: string, 
+/**
+ * Their part: answered, missed, declined, cancelled or busy.
+ */
+outcome: CallOutcome, };
+
+export type CallLogEntry = { 
+/**
+ * The call.
+ */
+id: CallId, 
+/**
+ * Audio or video.
+ */
+kind: CallKind, 
+/**
+ * Who called.
+ */
+caller: MessageSender, 
+/**
+ * Who was invited, with their outcome.
+ */
+invitees: Array<LoggedInvitee>, 
+/**
+ * When the invitation went out, RFC 3339 UTC.
+ */
+startedAt: string, 
+/**
+ * When the first invitee accepted.
+ */
+answeredAt: string | null, 
+/**
+ * When the call ended (null while it lasts).
+ */
+endedAt: string | null, 
+/**
+ * From answer to end, in milliseconds.
+ */
+durationMs: number | null, 
+/**
+ * The call's outcome.
+ */
+outcome: CallOutcome, };
 
 // ------------------------------------------------- Namespace `/` (app) ----
 
@@ -507,6 +565,172 @@ echo: unknown,
  */
 serverTime: number, };
 
+// ------------------------------------- Namespace `/webrtc`: invitations ----
+
+export type Invitees = UserId | Array<UserId>;
+
+export type CallInvite = { 
+/**
+ * Who to ring.
+ */
+to: Invitees, 
+/**
+ * Audio or video.
+ */
+kind: CallKind, 
+/**
+ * Free-form object handed to the invitees (at most 4 KiB).
+ */
+metadata?: Record<string, unknown>, };
+
+export type CallInviteOk = { 
+/**
+ * The new call.
+ */
+callId: CallId, 
+/**
+ * Its signalling room, `call:<callId>`.
+ */
+roomId: RoomId, 
+/**
+ * The users being rung.
+ */
+invited: Array<UserId>, 
+/**
+ * Users not rung: in another call.
+ */
+busy: Array<UserId>, 
+/**
+ * Users not rung: no `/webrtc` socket open.
+ */
+offline: Array<UserId>, };
+
+export type CallRequest = { 
+/**
+ * The call.
+ */
+callId: CallId, };
+
+export type CallAcceptOk = { 
+/**
+ * The call.
+ */
+callId: CallId, 
+/**
+ * Its signalling room, to join next.
+ */
+roomId: RoomId, 
+/**
+ * ICE servers for this user.
+ */
+iceServers: Array<IceServer>, };
+
+export type RejectReason = "declined" | "busy";
+
+export type CallReject = { 
+/**
+ * The call.
+ */
+callId: CallId, 
+/**
+ * `declined` (default) or `busy`.
+ */
+reason?: RejectReason, };
+
+export type CallIncoming = { 
+/**
+ * The call.
+ */
+callId: CallId, 
+/**
+ * Its signalling room.
+ */
+roomId: RoomId, 
+/**
+ * The caller.
+ */
+from: MessageSender, 
+/**
+ * Audio or video.
+ */
+kind: CallKind, 
+/**
+ * The caller's metadata (null when none).
+ */
+metadata: Record<string, unknown> | null, 
+/**
+ * When the ringing stops, RFC 3339 UTC.
+ */
+expiresAt: string, };
+
+export type CallAccepted = { 
+/**
+ * The call.
+ */
+callId: CallId, 
+/**
+ * Who accepted.
+ */
+by: MessageSender, };
+
+export type CallRejected = { 
+/**
+ * The call.
+ */
+callId: CallId, 
+/**
+ * Who refused.
+ */
+by: MessageSender, 
+/**
+ * `declined` or `busy`.
+ */
+reason: RejectReason, };
+
+export type CancelReason = "cancelled" | "timeout" | "caller_left";
+
+export type CallCancelled = { 
+/**
+ * The call.
+ */
+callId: CallId, 
+/**
+ * Why.
+ */
+reason: CancelReason, };
+
+export type AnsweredElsewhere = { 
+/**
+ * The call.
+ */
+callId: CallId, };
+
+export type CallTimedOut = { 
+/**
+ * The call.
+ */
+callId: CallId, 
+/**
+ * The invitee who did not answer.
+ */
+userId: UserId, };
+
+export type EndReason = "hangup" | "disconnected";
+
+export type CallEnded = { 
+/**
+ * The call.
+ */
+callId: CallId, 
+/**
+ * Who left.
+ */
+by: MessageSender, 
+/**
+ * `hangup` or `disconnected`.
+ */
+reason: EndReason, };
+
 export type Ack<T> = ({ success: true } & T) | { success: false; error: string }
 
 /** Error codes `room:join` may answer with. */
@@ -542,6 +766,13 @@ export interface SignallingServerToClient {
   answer: (p: RelayedSdp) => void
   'ice-candidate': (p: RelayedCandidate) => void
   pong: (p: PongPayload) => void
+  'call:incoming': (p: CallIncoming) => void
+  'call:accepted': (p: CallAccepted) => void
+  'call:rejected': (p: CallRejected) => void
+  'call:cancelled': (p: CallCancelled) => void
+  'call:answered-elsewhere': (p: AnsweredElsewhere) => void
+  'call:timeout': (p: CallTimedOut) => void
+  'call:ended': (p: CallEnded) => void
   error: (e: ErrorEvent) => void
 }
 
@@ -553,10 +784,30 @@ export interface SignallingClientToServer {
   'ice-candidate': (p: CandidateIn, ack: (r: RelayAck) => void) => void
   'ice-servers': (ack: (r: IceServersResponse) => void) => void
   ping: (payload: unknown, ack?: (p: PongPayload) => void) => void
+  'call:invite': (p: CallInvite, ack: (r: Ack<CallInviteOk>) => void) => void
+  'call:accept': (p: CallRequest, ack: (r: Ack<CallAcceptOk>) => void) => void
+  'call:reject': (p: CallReject, ack: (r: Ack<object>) => void) => void
+  'call:cancel': (p: CallRequest, ack: (r: Ack<object>) => void) => void
+  'call:hangup': (p: CallRequest, ack: (r: Ack<object>) => void) => void
 }
+
+/** Error codes the `call:*` events may answer with. */
+export type CallError =
+  | 'invalid_payload'
+  | 'self_call'
+  | 'busy'
+  | 'unavailable'
+  | 'call_not_found'
+  | 'not_invited'
+  | 'already_answered'
+  | 'access_denied'
+  | string
 
 /** Room ids the server accepts: 1-128 of [A-Za-z0-9_.:-]. */
 export const ROOM_ID_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/
+
+/** Room of a call: admits its caller and the invitees who accepted. */
+export const callRoomId = (callId: string) => `call:${callId}`
 
 /** Room reserved for a chat's participants. */
 export const chatRoomId = (chatId: string) => `chat:${chatId}`

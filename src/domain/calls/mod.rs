@@ -25,8 +25,8 @@ use crate::ports::{
     StateError, StoreError, UserStore,
 };
 use crate::wire::calls::{
-    AnsweredElsewhere, CallAccepted, CallCancelled, CallEnded, CallEvent, CallIncoming,
-    CallInvite, CallRecord, CallRejected, CallTimedOut, CancelReason, EndReason, MAX_METADATA_BYTES,
+    AnsweredElsewhere, CallAccepted, CallCancelled, CallEnded, CallEvent, CallIncoming, CallInvite,
+    CallRecord, CallRejected, CallTimedOut, CancelReason, EndReason, MAX_METADATA_BYTES,
     RejectReason,
 };
 use crate::wire::{CallId, PeerId, RoomId, UserId, UserRef};
@@ -228,11 +228,7 @@ impl Calls {
         }
         // One invitation of a caller at a time: the busy check and the
         // engagement below must not interleave with another of theirs.
-        let _mine = self
-            .p
-            .locks
-            .lock(&format!("caller:{}", caller.id))
-            .await?;
+        let _mine = self.p.locks.lock(&format!("caller:{}", caller.id)).await?;
         if !self.p.state.engaged(&caller.id).await?.is_empty() {
             return Err(CallError::Busy);
         }
@@ -503,7 +499,11 @@ impl Calls {
 
     /// Stop ringing everyone still ringing (cancel, caller gone), then end
     /// the call if nobody is in it.
-    async fn stop_ringing(&self, mut call: LiveCall, reason: CancelReason) -> Result<(), CallError> {
+    async fn stop_ringing(
+        &self,
+        mut call: LiveCall,
+        reason: CancelReason,
+    ) -> Result<(), CallError> {
         call.cancelled = call.answered_at.is_none();
         let ringing = rules::ringing(&call);
         for v in call

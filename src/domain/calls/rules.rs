@@ -3,15 +3,17 @@
 
 use super::CallError;
 use crate::ports::{InviteeState, LiveCall};
-use crate::wire::calls::{CallOutcome, CallRecord, LoggedInvitee, MAX_INVITEES};
 use crate::wire::UserId;
+use crate::wire::calls::{CallOutcome, CallRecord, LoggedInvitee, MAX_INVITEES};
 
 /// The invitees of `call:invite`: 1-15 distinct ids, not the caller.
 pub(super) fn invitee_ids(caller: &UserId, to: Vec<UserId>) -> Result<Vec<UserId>, CallError> {
     let mut ids: Vec<UserId> = Vec::with_capacity(to.len());
     for id in to {
         if id.as_str().is_empty() {
-            return Err(CallError::InvalidPayload("`to` holds an empty user id".into()));
+            return Err(CallError::InvalidPayload(
+                "`to` holds an empty user id".into(),
+            ));
         }
         if !ids.contains(&id) {
             ids.push(id);
@@ -182,13 +184,28 @@ mod tests {
     fn invitees_are_checked() {
         let a = UserId::from("a");
         let ids = |v: &[&str]| v.iter().map(|s| UserId::from(*s)).collect::<Vec<_>>();
-        assert_eq!(invitee_ids(&a, ids(&["b", "b", "c"])).ok(), Some(ids(&["b", "c"])));
-        assert!(matches!(invitee_ids(&a, vec![]), Err(CallError::InvalidPayload(_))));
-        assert!(matches!(invitee_ids(&a, ids(&["b", "a"])), Err(CallError::SelfCall)));
+        assert_eq!(
+            invitee_ids(&a, ids(&["b", "b", "c"])).ok(),
+            Some(ids(&["b", "c"]))
+        );
+        assert!(matches!(
+            invitee_ids(&a, vec![]),
+            Err(CallError::InvalidPayload(_))
+        ));
+        assert!(matches!(
+            invitee_ids(&a, ids(&["b", "a"])),
+            Err(CallError::SelfCall)
+        ));
         let many: Vec<String> = (0..16).map(|i| format!("u{i}")).collect();
         let many: Vec<&str> = many.iter().map(String::as_str).collect();
-        assert!(matches!(invitee_ids(&a, ids(&many)), Err(CallError::InvalidPayload(_))));
-        assert!(matches!(invitee_ids(&a, ids(&[""])), Err(CallError::InvalidPayload(_))));
+        assert!(matches!(
+            invitee_ids(&a, ids(&many)),
+            Err(CallError::InvalidPayload(_))
+        ));
+        assert!(matches!(
+            invitee_ids(&a, ids(&[""])),
+            Err(CallError::InvalidPayload(_))
+        ));
     }
 
     #[test]
@@ -198,7 +215,10 @@ mod tests {
         let c = call(&[Declined, Missed]);
         assert!(is_over(&c));
         assert_eq!(record(&c, None).outcome, CallOutcome::Declined);
-        assert_eq!(record(&call(&[Missed, Busy]), None).outcome, CallOutcome::Busy);
+        assert_eq!(
+            record(&call(&[Missed, Busy]), None).outcome,
+            CallOutcome::Busy
+        );
         assert_eq!(record(&call(&[Missed]), None).outcome, CallOutcome::Missed);
         let mut c = call(&[Cancelled]);
         c.cancelled = true;
@@ -224,8 +244,17 @@ mod tests {
         use InviteeState::*;
         let c = call(&[Ringing, Joined, Missed]);
         assert_eq!(answerable(&c, &UserId::from("b0")).ok(), Some(0));
-        assert!(matches!(answerable(&c, &UserId::from("b1")), Err(CallError::AlreadyAnswered)));
-        assert!(matches!(answerable(&c, &UserId::from("b2")), Err(CallError::NotFound)));
-        assert!(matches!(answerable(&c, &UserId::from("zz")), Err(CallError::NotInvited)));
+        assert!(matches!(
+            answerable(&c, &UserId::from("b1")),
+            Err(CallError::AlreadyAnswered)
+        ));
+        assert!(matches!(
+            answerable(&c, &UserId::from("b2")),
+            Err(CallError::NotFound)
+        ));
+        assert!(matches!(
+            answerable(&c, &UserId::from("zz")),
+            Err(CallError::NotInvited)
+        ));
     }
 }
