@@ -12,6 +12,17 @@
 //!     --room r1 --relay-only --loopback-only
 //! ```
 //!
+//! Instead of `--room`, `--call <userId>` invites a user (`call:invite`), and
+//! once they accept joins the call's room `call:<callId>` and offers;
+//! `--answer` waits for an invitation (`call:incoming`), accepts it and joins
+//! the call's room. Either hangs up (`call:hangup`) when it exits, and exits
+//! when the other side hangs up (`call:ended`).
+//!
+//! ```text
+//! cargo run --example peer -- --url http://127.0.0.1:3000 --token "$JWT" --answer --loopback-only
+//! cargo run --example peer -- --url http://127.0.0.1:3000 --token "$JWT" --call "$BOB_ID" --send hi
+//! ```
+//!
 //! `--loopback-only` keeps ICE on `lo` / 127.0.0.0/8 and drops ICE servers that are
 //! not on loopback; `--relay-only` uses relay candidates only (TURN).
 //! Each local and remote candidate is printed, so where traffic goes can be checked.
@@ -221,6 +232,8 @@ pub enum PeerEvent {
     PeerLeft { remote: String, reason: String },
     /// Something went wrong with one remote peer (the peer keeps running).
     Error { remote: String, error: String },
+    /// The call ended for us (`call:ended`: the other side hung up).
+    CallEnded { by: String, reason: String },
     /// Signalling connection closed.
     Disconnected,
 }
@@ -234,6 +247,8 @@ struct Remote {
 
 struct Inner {
     signal: Signal,
+    /// The call this peer is in (`--call`, `--answer`): hung up on close.
+    call_id: Option<String>,
     api: API,
     options: PeerOptions,
     config: Mutex<RTCConfiguration>,
@@ -325,10 +340,82 @@ fn parse_ice_servers(v: &Value) -> Vec<RTCIceServer> {
 impl Peer {
     /// Connects, joins `options.room` and offers to every peer already there.
     pub async fn join(options: PeerOptions) -> Result<Peer> {
-        let (signal, mut signal_events) =
-            Signal::connect(&options.url, NAMESPACE, &options.token).await?;
+        let (signal, events) = Signal::connect(&options.url, NAMESPACE, &options.token).await?;
+        Self::start(signal, events, options, None).await
+    }
+
+    /// Connects, invites the users `to` (`call:invite`, kind `kind`), waits
+    /// until one accepts, then joins the call's room and offers. Fails when
+    /// every invitee refuses or the ringing times out.
+    pub async fn call(mut options: PeerOptions, to: &[String], kind: &str) -> Result<Peer> {
+        let (signal, mut events) = Signal::connect(&options.url, NAMESPACE, &options.token).await?;
+        let ack = signal
+            .call("call:invite", json!({ "to": to, "kind": kind }))
+            .await?;
+        if ack.get("success").and_then(Value::as_bool) != Some(true) {
+            bail!("call:invite refused: {ack}");
+        }
+        let call_id = ack["callId"].as_str().unwrap_or_default().to_owned();
+        let mut unanswered = ack["invited"].as_array().map_or(0, Vec::len);
+        while let Some(ev) = events.recv().await {
+            if ev.data.get("callId").and_then(Value::as_str) != Some(call_id.as_str()) {
+                continue;
+            }
+            match ev.name.as_str() {
+                "call:accepted" => {
+                    options.room = ack["roomId"].as_str().unwrap_or_default().to_owned();
+                    return Self::start(signal, events, options, Some(call_id)).await;
+                }
+                "call:rejected" | "call:timeout" => {
+                    unanswered = unanswered.saturating_sub(1);
+                    if unanswered == 0 {
+                        signal.close();
+                        bail!("nobody took the call (last: {} {})", ev.name, ev.data);
+                    }
+                }
+                _ => {}
+            }
+        }
+        bail!("signalling closed while ringing")
+    }
+
+    /// Connects, waits for an invitation (`call:incoming`), accepts it and
+    /// joins the call's room.
+    pub async fn answer(mut options: PeerOptions) -> Result<Peer> {
+        let (signal, mut events) = Signal::connect(&options.url, NAMESPACE, &options.token).await?;
+        while let Some(ev) = events.recv().await {
+            if ev.name != "call:incoming" {
+                continue;
+            }
+            let call_id = ev.data["callId"].as_str().unwrap_or_default().to_owned();
+            let ack = signal
+                .call("call:accept", json!({ "callId": call_id }))
+                .await?;
+            if ack.get("success").and_then(Value::as_bool) != Some(true) {
+                // Answered on another device, or no longer ringing: wait on.
+                eprintln!("call:accept refused: {ack}");
+                continue;
+            }
+            options.room = ack["roomId"].as_str().unwrap_or_default().to_owned();
+            return Self::start(signal, events, options, Some(call_id)).await;
+        }
+        bail!("signalling closed before any invitation")
+    }
+
+    /// The call this peer is in, if it came in through `call` or `answer`.
+    pub fn call_id(&self) -> Option<&str> {
+        self.inner.call_id.as_deref()
+    }
+
+    async fn start(
+        signal: Signal,
+        mut signal_events: mpsc::UnboundedReceiver<SignalEvent>,
+        options: PeerOptions,
+        call_id: Option<String>,
+    ) -> Result<Peer> {
         let (events_tx, events_rx) = mpsc::unbounded_channel();
         let inner = Arc::new(Inner {
+            call_id,
             signal: signal.clone(),
             api: build_api(options.loopback_only, options.relay_only),
             options: options.clone(),
@@ -436,8 +523,16 @@ impl Peer {
         n
     }
 
-    /// Leaves the room, closes every peer connection and the signalling socket.
+    /// Hangs up the call (if any), leaves the room, closes every peer
+    /// connection and the signalling socket.
     pub async fn close(&self) {
+        if let Some(call_id) = &self.inner.call_id {
+            let _ = self
+                .inner
+                .signal
+                .call("call:hangup", json!({ "callId": call_id }))
+                .await;
+        }
         let _ = self
             .inner
             .signal
@@ -694,6 +789,17 @@ impl Inner {
                     remote.pending.lock().await.push(init);
                 }
             }
+            "call:ended"
+                if ev.data.get("callId").and_then(Value::as_str) == self.call_id.as_deref() =>
+            {
+                let _ = self.events.send(PeerEvent::CallEnded {
+                    by: ev.data["by"]["username"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned(),
+                    reason: ev.data["reason"].as_str().unwrap_or_default().to_owned(),
+                });
+            }
             "peer:left" => {
                 let id = ev
                     .data
@@ -765,6 +871,15 @@ struct Cli {
     /// Room to join.
     #[arg(long, default_value = "r1")]
     room: String,
+    /// Call these users (comma-separated ids) instead of joining `--room`.
+    #[arg(long, value_delimiter = ',', conflicts_with = "answer")]
+    call: Vec<String>,
+    /// Wait for a call invitation and accept it instead of joining `--room`.
+    #[arg(long)]
+    answer: bool,
+    /// Kind of call `--call` places.
+    #[arg(long, default_value = "audio", value_parser = ["audio", "video"])]
+    kind: String,
     /// Text to send on each data channel when it opens.
     #[arg(long)]
     send: Option<String>,
@@ -789,7 +904,7 @@ async fn main() -> Result<()> {
         (None, Some(e), Some(p)) => login(&cli.url, &e, &p).await?,
         _ => bail!("give --token, or --email and --password"),
     };
-    let mut peer = Peer::join(PeerOptions {
+    let options = PeerOptions {
         url: cli.url,
         token,
         room: cli.room.clone(),
@@ -797,9 +912,22 @@ async fn main() -> Result<()> {
         relay_only: cli.relay_only,
         loopback_only: cli.loopback_only,
         ice_servers: None,
-    })
-    .await?;
-    println!("joined room={} peer_id={}", cli.room, peer.peer_id);
+    };
+    let mut peer = if !cli.call.is_empty() {
+        println!("calling {:?}", cli.call);
+        Peer::call(options, &cli.call, &cli.kind).await?
+    } else if cli.answer {
+        println!("waiting for a call");
+        Peer::answer(options).await?
+    } else {
+        Peer::join(options).await?
+    };
+    println!(
+        "joined room={} peer_id={} call_id={}",
+        peer.inner.options.room,
+        peer.peer_id,
+        peer.call_id().unwrap_or("-")
+    );
 
     let deadline = cli
         .duration
@@ -841,6 +969,10 @@ async fn main() -> Result<()> {
             PeerEvent::Message { remote, text } => println!("message from {remote}: {text}"),
             PeerEvent::PeerLeft { remote, reason } => println!("peer left {remote}: {reason}"),
             PeerEvent::Error { remote, error } => eprintln!("error with {remote}: {error}"),
+            PeerEvent::CallEnded { by, reason } => {
+                println!("call ended by {by}: {reason}");
+                break;
+            }
             PeerEvent::Disconnected => {
                 eprintln!("signalling disconnected");
                 break;

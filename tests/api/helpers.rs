@@ -138,6 +138,11 @@ impl TestApp {
         self.state.presence.is_online(&UserId::from(user_id)).await
     }
 
+    /// `/webrtc` sockets of `user_id` (the devices a call rings).
+    pub async fn webrtc_devices(&self, user_id: &str) -> usize {
+        self.state.calls.devices(&UserId::from(user_id)).await
+    }
+
     /// Stop the server and wait for it to finish.
     pub async fn stop(mut self) {
         if let Some(tx) = self.stop.take() {

@@ -194,3 +194,63 @@ async fn call_setup_time_over_ten_calls() {
     }
     app.stop().await;
 }
+
+/// `peer --answer` and `peer --call`: a webrtc-rs peer answers an
+/// invitation, the caller joins the call's room once accepted, the data
+/// channel carries messages both ways, and the caller hanging up ends the
+/// call for the other side.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_headless_peer_calls_another_that_answers() {
+    let app = crate::helpers::spawn_app().await;
+    let (alice, _) = app.register("alice").await;
+    let (bob, bob_user) = app.register("bob").await;
+    let bob_id = bob_user["id"].as_str().expect("id").to_owned();
+
+    let answering = tokio::spawn({
+        let opts = options(&app.base, &bob, "unused", "hello from bob");
+        async move { Peer::answer(opts).await }
+    });
+    // Bob's socket must be connected before he can be rung: wait for it.
+    let deadline = tokio::time::Instant::now() + LIMIT;
+    while app.webrtc_devices(&bob_id).await == 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "bob never connected"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut a = Peer::call(
+        options(&app.base, &alice, "unused", "hello from alice"),
+        &[bob_id.clone()],
+        "audio",
+    )
+    .await
+    .expect("alice calls");
+    let mut b = answering.await.expect("task").expect("bob answers");
+    assert_eq!(a.call_id(), b.call_id());
+    let room = format!("call:{}", a.call_id().unwrap_or_default());
+
+    let mut obs = Observer::default();
+    obs.attach(0, &mut a);
+    obs.attach(1, &mut b);
+    obs.wait_for("messages and echoes both ways", LIMIT, |log| {
+        got(log, 0, "echo:hello from alice") && got(log, 1, "echo:hello from bob")
+    })
+    .await;
+    assert_eq!(app.room_size(&room).await, 2);
+    assert_loopback_candidates(&obs, false);
+
+    a.close().await;
+    obs.wait_for("bob hears the hang-up", LIMIT, |log| {
+        log.iter().any(|(i, ev)| {
+            *i == 1 && matches!(ev, PeerEvent::CallEnded { reason, .. } if reason == "hangup")
+        })
+    })
+    .await;
+    b.close().await;
+    let (_, log) = app
+        .request(&bob, reqwest::Method::GET, "/calls", None)
+        .await;
+    assert_eq!(log[0]["outcome"], "answered");
+    assert!(log[0]["endedAt"].is_string());
+}

@@ -158,6 +158,11 @@ impl Calls {
         self.ring_timeout
     }
 
+    /// How many `/webrtc` sockets (devices) of `user` are connected.
+    pub async fn devices(&self, user: &UserId) -> usize {
+        self.p.devices.sockets(user).await.unwrap_or(0)
+    }
+
     /// A `/webrtc` socket of `user` connected (it can be rung now).
     pub async fn device_connected(&self, user: &UserId, device: &PeerId) {
         if let Err(e) = self.p.devices.add(user, device.as_str()).await {
