@@ -221,7 +221,7 @@ async fn a_headless_peer_calls_another_that_answers() {
     }
     let mut a = Peer::call(
         options(&app.base, &alice, "unused", "hello from alice"),
-        &[bob_id.clone()],
+        std::slice::from_ref(&bob_id),
         "audio",
     )
     .await
