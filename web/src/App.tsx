@@ -9,7 +9,9 @@ import { ChatsPage } from './pages/ChatsPage'
 import { CallPage } from './pages/CallPage'
 import { useChats } from './pages/useChats'
 import { ConnectionPill } from './components/ConnectionPill'
-import { Avatar, Logo } from './components/ui'
+import { usePhone } from './call/usePhone'
+import { PhoneOverlay } from './call/PhoneOverlay'
+import { Avatar, Icon, Logo } from './components/ui'
 
 type Session = { status: 'loading' } | { status: 'anon'; notice: string | null } | { status: 'user'; user: User }
 
@@ -54,6 +56,7 @@ function SignedIn({ user, onSignedOut }: { user: User; onSignedOut: (notice: str
   const route = useRoute()
   const { socket, state, reconnect } = useAppSocket(true)
   const chats = useChats(socket, user)
+  const phone = usePhone(true)
 
   // Ask for the `joined` greeting on every (re)connect.
   useEffect(() => {
@@ -112,6 +115,9 @@ function SignedIn({ user, onSignedOut }: { user: User; onSignedOut: (notice: str
         </nav>
         <div className="topbar-right">
           <ConnectionPill state={state} label="Live updates" onRetry={reconnect} testId="app-connection" />
+          <span className="phone-status" data-testid="phone-connection" data-status={phone.state.status} title={phone.state.status === 'connected' ? 'Calls ring here' : 'Calls cannot ring here right now'}>
+            <Icon name="phone" size={14} />
+          </span>
           <div className="me" title={user.email}>
             <Avatar name={user.username} size={30} />
             <span className="me-name" data-testid="current-user">
@@ -136,8 +142,9 @@ function SignedIn({ user, onSignedOut }: { user: User; onSignedOut: (notice: str
       <main className="content">
         {route.page === 'todos' && <TodosPage socket={socket} />}
         {route.page === 'chats' && <ChatsPage socket={socket} user={user} chats={chats} chatId={route.chatId} />}
-        {route.page === 'call' && <CallPage user={user} roomId={route.roomId} chats={chats.chats} />}
+        {route.page === 'call' && <CallPage user={user} roomId={route.roomId} chats={chats.chats} phone={phone} />}
       </main>
+      <PhoneOverlay phone={phone} />
     </div>
   )
 }

@@ -1,6 +1,7 @@
 import type {
   ApiErrorBody,
   AuthResponse,
+  CallLogEntry,
   Chat,
   CreateChat,
   CreateTodo,
@@ -85,6 +86,12 @@ export const api = {
   markRead: (chatId: string) => request<void>('POST', `/chats/${encodeURIComponent(chatId)}/read`),
 
   iceServers: () => request<IceServersResponse>('GET', '/ice-servers'),
+
+  calls: (limit: number, before?: string) => {
+    const q = new URLSearchParams({ limit: String(limit) })
+    if (before) q.set('before', before)
+    return request<CallLogEntry[]>('GET', `/calls?${q}`)
+  },
 }
 
 export function errorText(e: unknown): string {

@@ -61,7 +61,7 @@ export interface CallView {
 const JOIN_ERRORS: Record<string, string> = {
   room_full: 'This room is full. Try again when someone leaves, or pick another room.',
   invalid_room: 'That room name is not valid: use 1-128 letters, digits or . _ : -',
-  access_denied: 'This call belongs to a chat you are not part of.',
+  access_denied: 'You are not part of this call or chat (a call admits those who accepted it; it may have ended).',
 }
 
 export function joinErrorText(code: string): string {

@@ -7,10 +7,12 @@ import { ConnectionPill } from '../components/ConnectionPill'
 import { Avatar, EmptyState, Icon } from '../components/ui'
 import { chatTitle } from './useChats'
 import type { AppSocket } from '../hooks/useAppSocket'
+import type { Phone } from '../call/usePhone'
+import { CallHistory, Dialer } from './CallHistory'
 
-export function CallPage({ user, roomId, chats }: { user: User; roomId: string | null; chats: Chat[] }) {
-  if (!roomId) return <Lobby user={user} chats={chats} />
-  return <CallRoom key={roomId} user={user} roomId={roomId} chats={chats} />
+export function CallPage({ user, roomId, chats, phone }: { user: User; roomId: string | null; chats: Chat[]; phone: Phone }) {
+  if (!roomId) return <Lobby user={user} chats={chats} phone={phone} />
+  return <CallRoom key={roomId} user={user} roomId={roomId} chats={chats} phone={phone} />
 }
 
 function randomRoom(): string {
@@ -19,7 +21,7 @@ function randomRoom(): string {
   return `${pick()}-${pick()}-${Math.floor(100 + Math.random() * 900)}`
 }
 
-function Lobby({ user, chats }: { user: User; chats: Chat[] }) {
+function Lobby({ user, chats, phone }: { user: User; chats: Chat[]; phone: Phone }) {
   const [room, setRoom] = useState('')
   const [error, setError] = useState<string | null>(null)
   const submit = (e: FormEvent) => {
@@ -36,9 +38,10 @@ function Lobby({ user, chats }: { user: User; chats: Chat[] }) {
       <div className="page-head">
         <div>
           <h1>Calls</h1>
-          <p className="muted">Peer-to-peer video with everyone in the same room. Share the room name to invite people.</p>
+          <p className="muted">Ring someone on every device they have open, or meet in a named room: peer-to-peer video with everyone in it.</p>
         </div>
       </div>
+      <Dialer user={user} phone={phone} />
       <form className="card lobby" onSubmit={submit}>
         <label className="field">
           <span>Room name</span>
@@ -67,13 +70,23 @@ function Lobby({ user, chats }: { user: User; chats: Chat[] }) {
                 <a href={href({ page: 'call', roomId: chatRoomId(c.id) })}>
                   <Avatar name={chatTitle(c, user)} size={32} />
                   <span className="call-chat-name">{chatTitle(c, user)}</span>
-                  <Icon name="phone" size={16} />
+                  <Icon name="users" size={16} />
                 </a>
+                <button
+                  className="btn small"
+                  title="Ring everyone in this chat"
+                  disabled={!phone.socket}
+                  onClick={() => phone.call(c.participants.filter((p) => p.id !== user.id).slice(0, 15).map((p) => ({ id: p.id, username: p.username })), 'video')}
+                  data-testid="ring-chat"
+                >
+                  <Icon name="phone" size={14} /> Ring
+                </button>
               </li>
             ))}
           </ul>
         </>
       )}
+      <CallHistory user={user} phone={phone} />
     </div>
   )
 }
@@ -108,7 +121,8 @@ async function getLocalMedia(): Promise<{ stream: MediaStream | null; error: str
   return { stream: null, error: `${why} You can still watch and listen.` }
 }
 
-function roomLabel(roomId: string, chats: Chat[], user: User): string {
+function roomLabel(roomId: string, chats: Chat[], user: User, phone: Phone): string {
+  if (roomId.startsWith('call:')) return phone.active?.roomId === roomId && phone.active.with ? `Call with ${phone.active.with}` : 'Call'
   if (roomId.startsWith('chat:')) {
     const chat = chats.find((c) => chatRoomId(c.id) === roomId)
     if (chat) return `Call · ${chatTitle(chat, user)}`
@@ -119,11 +133,11 @@ function roomLabel(roomId: string, chats: Chat[], user: User): string {
 declare global {
   interface Window {
     /** Live handles for debugging and the end-to-end tests. */
-    __switchboard?: { app?: AppSocket; signalling?: SignallingSocket; call?: CallSession }
+    __switchboard?: { app?: AppSocket; signalling?: SignallingSocket; call?: CallSession; phone?: SignallingSocket }
   }
 }
 
-function CallRoom({ user, roomId, chats }: { user: User; roomId: string; chats: Chat[] }) {
+function CallRoom({ user, roomId, chats, phone }: { user: User; roomId: string; chats: Chat[]; phone: Phone }) {
   const { socket, state, reconnect } = useSignalling(true)
   const [media, setMedia] = useState<MediaState>({ status: 'pending' })
   const [view, setView] = useState<CallView | null>(null)
@@ -180,6 +194,14 @@ function CallRoom({ user, roomId, chats }: { user: User; roomId: string; chats: 
 
   const phase = view?.phase ?? 'joining'
   const peers = view?.peers ?? []
+  const { roomPeers, hangup } = phone
+  useEffect(() => roomPeers(roomId, peers.length), [roomPeers, roomId, peers.length])
+  // Leaving the room of an invitation hangs up the call.
+  useEffect(() => {
+    if (!roomId.startsWith('call:')) return
+    const callId = roomId.slice('call:'.length)
+    return () => hangup(callId)
+  }, [roomId, hangup])
   const hasAudio = !!stream?.getAudioTracks().length
   const hasVideo = !!stream?.getVideoTracks().length
   const count = peers.length + 1
@@ -188,7 +210,7 @@ function CallRoom({ user, roomId, chats }: { user: User; roomId: string; chats: 
     <div className="call" data-testid="call" data-phase={phase} data-peer-id={view?.peerId ?? ''}>
       <div className="call-head">
         <div>
-          <h1 className="call-title">{roomLabel(roomId, chats, user)}</h1>
+          <h1 className="call-title">{roomLabel(roomId, chats, user, phone)}</h1>
           <span className="muted small" data-testid="roster-count">
             {phase === 'joined' ? `${count} in call` : phase === 'rejoining' ? 'Rejoining…' : phase === 'failed' ? 'Not joined' : 'Joining…'}
           </span>
