@@ -38,6 +38,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, Result, anyhow, bail};
 use serde_json::{Value, json};
 use tokio::sync::{Mutex, mpsc, oneshot};
+use webrtc::api::media_engine::MediaEngine;
 use webrtc::api::setting_engine::SettingEngine;
 use webrtc::api::{API, APIBuilder};
 use webrtc::data_channel::RTCDataChannel;
@@ -283,7 +284,17 @@ pub fn build_api(loopback_only: bool, relay_only: bool) -> API {
         s.set_include_loopback_candidate(true);
         s.set_network_types(vec![NetworkType::Udp4]);
     }
-    APIBuilder::new().with_setting_engine(s).build()
+    // Codecs, so an offer with audio and video (a browser's call) is
+    // answered (receive-only: this peer sends no media) instead of having
+    // every media section rejected, which would leave nothing to connect.
+    let mut media = MediaEngine::default();
+    if let Err(e) = media.register_default_codecs() {
+        eprintln!("codecs not registered: {e}");
+    }
+    APIBuilder::new()
+        .with_setting_engine(s)
+        .with_media_engine(media)
+        .build()
 }
 
 /// Whether every URL of `server` names a loopback host (IP literal or `localhost`).

@@ -3,7 +3,7 @@
 // (separate cookie jars). Steps run in order and build on each other.
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
-import { launchBrowser, newContext, screenshot, startServer, unique, until } from './harness.mjs'
+import { launchBrowser, newContext, screenshot, startServer, unique, until, waitRemoteVideo } from './harness.mjs'
 
 const PASSWORD = 'correct-horse-battery'
 const T = 20_000
@@ -21,43 +21,6 @@ async function register(page, url, user) {
 
 async function waitConnected(page, testId = 'app-connection') {
   await page.locator(`[data-testid=${testId}][data-status=connected]`).waitFor({ timeout: T })
-}
-
-/** Waits until this page shows `peerName`'s video playing over a connected RTCPeerConnection. */
-async function waitRemoteVideo(page, peerName, exceptPeerId = null) {
-  try {
-    return await waitRemoteVideoInner(page, peerName, exceptPeerId)
-  } catch (e) {
-    const state = await page
-      .evaluate(() =>
-        [...document.querySelectorAll('[data-testid=remote-tile]')].map((t) => {
-          const v = t.querySelector('video')
-          return { ...t.dataset, videoWidth: v?.videoWidth, paused: v?.paused, currentTime: v?.currentTime, readyState: v?.readyState }
-        }),
-      )
-      .catch(() => 'page gone')
-    const negotiation = await page.evaluate(() => window.__switchboard?.call?.debugState()).catch(() => null)
-    await screenshot(page, `failed-remote-video-${peerName}`).catch(() => {})
-    throw new Error(`${e.message}\nremote tiles: ${JSON.stringify(state)}\nnegotiation: ${JSON.stringify(negotiation)}`)
-  }
-}
-
-async function waitRemoteVideoInner(page, peerName, exceptPeerId) {
-  return until(
-    page,
-    ([name, except]) => {
-      for (const tile of document.querySelectorAll('[data-testid=remote-tile]')) {
-        if (tile.dataset.username !== name || tile.dataset.peerId === except) continue
-        const v = tile.querySelector('video')
-        if (tile.dataset.connectionState === 'connected' && v && v.videoWidth > 0 && !v.paused && v.currentTime > 0) {
-          return { peerId: tile.dataset.peerId, width: v.videoWidth, height: v.videoHeight, polite: tile.dataset.polite }
-        }
-      }
-      return null
-    },
-    [peerName, exceptPeerId],
-    T,
-  )
 }
 
 describe('Switchboard web client', { timeout: 300_000 }, () => {

@@ -96,16 +96,27 @@ let nextNotice = 1
 
 export function usePhone(enabled: boolean): Phone {
   const { socket, state } = useSignalling(enabled)
-  const [incoming, setIncoming] = useState<CallIncoming[]>([])
-  const [outgoing, setOutgoing] = useState<Outgoing | null>(null)
-  const [active, setActive] = useState<ActiveCall | null>(null)
+  const [incoming, setIncomingState] = useState<CallIncoming[]>([])
+  const [outgoing, setOutgoingState] = useState<Outgoing | null>(null)
+  const [active, setActiveState] = useState<ActiveCall | null>(null)
   const [notices, setNotices] = useState<Notice[]>([])
+  // Event handlers read these refs, which change together with the state and
+  // at once: an answer may arrive before React has rendered the invite's ack.
   const outgoingRef = useRef<Outgoing | null>(null)
-  outgoingRef.current = outgoing
   const activeRef = useRef<ActiveCall | null>(null)
-  activeRef.current = active
   const incomingRef = useRef<CallIncoming[]>([])
-  incomingRef.current = incoming
+  const setOutgoing = useCallback((next: Outgoing | null | ((o: Outgoing | null) => Outgoing | null)) => {
+    outgoingRef.current = typeof next === 'function' ? next(outgoingRef.current) : next
+    setOutgoingState(outgoingRef.current)
+  }, [])
+  const setActive = useCallback((next: ActiveCall | null) => {
+    activeRef.current = next
+    setActiveState(next)
+  }, [])
+  const setIncoming = useCallback((fn: (list: CallIncoming[]) => CallIncoming[]) => {
+    incomingRef.current = fn(incomingRef.current)
+    setIncomingState(incomingRef.current)
+  }, [])
   const peersRef = useRef<Map<string, number>>(new Map())
 
   const notify = useCallback((text: string, kind: Notice['kind'] = 'info') => {
@@ -114,17 +125,20 @@ export function usePhone(enabled: boolean): Phone {
     setTimeout(() => setNotices((n) => n.filter((x) => x.id !== id)), 8000)
   }, [])
 
-  const enter = useCallback((call: ActiveCall) => {
-    setActive(call)
-    navigate({ page: 'call', roomId: call.roomId })
-  }, [])
+  const enter = useCallback(
+    (call: ActiveCall) => {
+      setActive(call)
+      navigate({ page: 'call', roomId: call.roomId })
+    },
+    [setActive],
+  )
 
   const leaveLocally = useCallback((callId: string, why: string) => {
     if (activeRef.current?.callId !== callId) return
     setActive(null)
     notify(why)
     navigate({ page: 'call', roomId: null })
-  }, [notify])
+  }, [notify, setActive])
 
   useEffect(() => {
     if (!socket) return
@@ -199,7 +213,7 @@ export function usePhone(enabled: boolean): Phone {
       socket.off('call:timeout', onTimeout)
       socket.off('call:ended', onEnded)
     }
-  }, [socket, notify, enter, leaveLocally])
+  }, [socket, notify, enter, leaveLocally, setIncoming, setOutgoing])
 
   const call = useCallback(
     (to: MessageSender[], kind: CallKind) => {
@@ -209,7 +223,13 @@ export function usePhone(enabled: boolean): Phone {
       socket.emit('call:invite', { to: to.map((u) => u.id), kind }, (r: Ack<CallInviteOk>) => {
         if (!r || r.success !== true) {
           const code = r && 'error' in r ? r.error : 'no_answer'
+          if (outgoingRef.current !== placing) return
           setOutgoing({ ...placing, status: code === 'unavailable' ? 'unavailable' : 'error', detail: INVITE_ERRORS[code] ?? `The call failed (${code}).` })
+          return
+        }
+        if (outgoingRef.current !== placing) {
+          // Cancelled (or replaced) while the invitation was being placed.
+          socket.emit('call:cancel', { callId: r.callId }, () => {})
           return
         }
         const skipped = [
@@ -217,14 +237,10 @@ export function usePhone(enabled: boolean): Phone {
           r.offline.length ? `${names(to, r.offline)} offline` : '',
         ].filter(Boolean)
         const ringing = `Ringing ${names(to, r.invited)}…`
-        setOutgoing((out) =>
-          out && out.callId === null
-            ? { ...out, callId: r.callId, status: 'ringing', busy: r.busy, offline: r.offline, pending: r.invited, detail: skipped.length ? `${ringing} (${skipped.join(', ')})` : ringing }
-            : out,
-        )
+        setOutgoing({ ...placing, callId: r.callId, status: 'ringing', busy: r.busy, offline: r.offline, pending: r.invited, detail: skipped.length ? `${ringing} (${skipped.join(', ')})` : ringing })
       })
     },
-    [socket],
+    [socket, setOutgoing],
   )
 
   const accept = useCallback(
@@ -241,7 +257,7 @@ export function usePhone(enabled: boolean): Phone {
         enter({ callId, roomId: r.roomId, with: ring?.from.username ?? '' })
       })
     },
-    [socket, notify, enter],
+    [socket, notify, enter, setIncoming],
   )
 
   const decline = useCallback(
@@ -249,23 +265,23 @@ export function usePhone(enabled: boolean): Phone {
       setIncoming((list) => list.filter((c) => c.callId !== callId))
       socket?.emit('call:reject', { callId, reason: 'declined' }, () => {})
     },
-    [socket],
+    [socket, setIncoming],
   )
 
   const cancel = useCallback(() => {
     const out = outgoingRef.current
     setOutgoing(null)
     if (out?.callId && out.status === 'ringing') socket?.emit('call:cancel', { callId: out.callId }, () => {})
-  }, [socket])
+  }, [socket, setOutgoing])
 
-  const dismissOutgoing = useCallback(() => setOutgoing(null), [])
+  const dismissOutgoing = useCallback(() => setOutgoing(null), [setOutgoing])
 
   const hangup = useCallback(
     (callId: string) => {
       if (activeRef.current?.callId === callId) setActive(null)
       socket?.emit('call:hangup', { callId }, () => {})
     },
-    [socket],
+    [socket, setActive],
   )
 
   const dismiss = useCallback((id: number) => setNotices((n) => n.filter((x) => x.id !== id)), [])
