@@ -9,7 +9,7 @@ const target = process.env.SWITCHBOARD_URL ?? 'http://localhost:3000'
 // Same-origin in development too: the dev server forwards the API and the
 // Socket.IO endpoint, so the httpOnly `access_token` cookie set by /auth/login
 // is stored for localhost:5173 and sent on every request and on the websocket.
-const api = ['/auth', '/users', '/todos', '/chats', '/ice-servers', '/health']
+const api = ['/auth', '/users', '/todos', '/chats', '/calls', '/ice-servers', '/health']
 
 export default defineConfig({
   plugins: [react()],
