@@ -10,7 +10,6 @@ use axum::extract::FromRef;
 use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Uri, header};
 use axum::response::IntoResponse;
-use axum::serve::ListenerExt;
 use socketioxide::SocketIo;
 use socketioxide::layer::SocketIoLayer;
 use tokio::net::TcpListener;
@@ -120,8 +119,10 @@ impl App {
                 events,
                 config.room_max_peers,
             )
-            .with_calls(calls),
+            .with_calls(calls)
+            .with_max_rooms(config.max_rooms_per_socket),
             origins: OriginPolicy::new(&config.cors_origins),
+            auth_limits: Arc::new(crate::http::rate::AuthLimits::new(config.auth_rate_limit)),
             ice: Arc::new(ice),
             tokens,
             db,
@@ -130,6 +131,12 @@ impl App {
         // Socket.IO handlers take narrow states, registered one by one.
         let (layer, io) = realtime::builder(&state.config)
             .with_state(state.tokens.clone())
+            .with_state(crate::realtime::admission::Admission::new(
+                state.config.max_sockets_per_user,
+            ))
+            .with_state(crate::realtime::rate::EventQuota::new(
+                state.config.rate_limit_events,
+            ))
             .with_state(state.chats.clone())
             .with_state(state.presence.clone())
             .with_state(WebrtcState::from_ref(&state))
@@ -159,19 +166,13 @@ impl App {
             io.close().await;
             let _ = tx.send(());
         };
-        // Signalling messages are small and latency-bound: never let Nagle's
-        // algorithm hold one back waiting for the previous one's ACK.
-        let listener = listener.tap_io(|tcp| {
-            if let Err(e) = tcp.set_nodelay(true) {
-                tracing::debug!(error = %e, "TCP_NODELAY not set");
-            }
-        });
-        let app = tower::ServiceExt::map_request(self.router, detach_request_head);
-        axum::serve(
+        crate::serve::serve(
             listener,
-            axum::ServiceExt::<Request>::into_make_service(app),
+            self.router,
+            self.state.config.http_header_timeout,
+            detach_request_head,
+            graceful,
         )
-        .with_graceful_shutdown(graceful)
         .await
         .map_err(StartError::Serve)?;
         let _ = rx.await;
@@ -300,6 +301,10 @@ fn router(state: AppState, io_layer: SocketIoLayer) -> Router {
         app = app.fallback(|req: Request| async move { not_found(&req) });
     }
     app.with_state(state.clone())
+        .layer(axum::extract::DefaultBodyLimit::max(
+            crate::http::limits::MAX_BODY_BYTES,
+        ))
+        .layer(axum::middleware::from_fn(crate::http::limits::limit_body))
         .layer(io_layer)
         .layer(axum::middleware::from_fn_with_state(policy.clone(), origin::enforce))
         .layer(policy.cors_layer())

@@ -32,6 +32,25 @@ pub struct Config {
     /// Maximum peers in one signalling room.
     #[arg(long, env = "ROOM_MAX_PEERS", default_value_t = 16)]
     pub room_max_peers: usize,
+    /// Most signalling rooms one `/webrtc` socket may be in at once.
+    #[arg(long, env = "MAX_ROOMS_PER_SOCKET", default_value_t = 32)]
+    pub max_rooms_per_socket: usize,
+    /// Most sockets one user may have open per namespace on this node.
+    #[arg(long, env = "MAX_SOCKETS_PER_USER", default_value_t = 32)]
+    pub max_sockets_per_user: usize,
+    /// Events one socket may send, all events together: `200/s` (burst twice
+    /// the rate), or with an explicit burst, `200/s:400`.
+    #[arg(long, env = "RATE_LIMIT_EVENTS", default_value = "200/s:400", value_parser = Rate::parse)]
+    pub rate_limit_events: Rate,
+    /// Login and registration attempts per client IP and per e-mail: `10/min`.
+    #[arg(long, env = "AUTH_RATE_LIMIT", default_value = "10/min", value_parser = Rate::parse)]
+    pub auth_rate_limit: Rate,
+    /// Bearer token `GET /metrics` requires (open when unset).
+    #[arg(long, env = "METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+    /// How long a client may take to send a request's headers.
+    #[arg(long, env = "HTTP_HEADER_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub http_header_timeout: Duration,
     /// How long a call invitation rings before it times out, e.g. `30s`.
     #[arg(long, env = "CALL_RING_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
     pub call_ring_timeout: Duration,
@@ -106,6 +125,60 @@ impl IceArgs {
     }
 }
 
+/// A token-bucket rate: `count` per `period`, up to `burst` at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rate {
+    /// Tokens per period.
+    pub count: u32,
+    /// The period.
+    pub period: Duration,
+    /// Bucket size.
+    pub burst: u32,
+}
+
+impl Rate {
+    /// `count` per second with a bucket of `burst`.
+    pub fn per_second(count: u32, burst: u32) -> Self {
+        Self {
+            count,
+            period: Duration::from_secs(1),
+            burst,
+        }
+    }
+
+    /// Parse `200/s`, `10/min`, `1000/h`, optionally `:<burst>` (`200/s:400`).
+    /// Without a burst it is twice the count per second for `/s` and the
+    /// count itself otherwise.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let bad = || format!("invalid rate `{s}` (use e.g. 200/s, 200/s:400, 10/min)");
+        let (rate, burst) = match s.trim().split_once(':') {
+            Some((r, b)) => (r, Some(b.trim().parse::<u32>().map_err(|_| bad())?)),
+            None => (s.trim(), None),
+        };
+        let (count, unit) = rate.split_once('/').ok_or_else(bad)?;
+        let count = count.trim().parse::<u32>().map_err(|_| bad())?;
+        let period = match unit.trim() {
+            "s" | "sec" | "second" => Duration::from_secs(1),
+            "m" | "min" | "minute" => Duration::from_secs(60),
+            "h" | "hour" => Duration::from_secs(3600),
+            _ => return Err(bad()),
+        };
+        if count == 0 || burst == Some(0) {
+            return Err(format!("`{s}`: a rate must allow at least one"));
+        }
+        let burst = burst.unwrap_or(if period.as_secs() == 1 {
+            count.saturating_mul(2)
+        } else {
+            count
+        });
+        Ok(Self {
+            count,
+            period,
+            burst,
+        })
+    }
+}
+
 /// Parse `90s`, `30m`, `1h`, `7d` or a bare number of seconds.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
@@ -152,6 +225,18 @@ impl Config {
             cors_origins: DEFAULT_CORS_ORIGINS.split(',').map(str::to_owned).collect(),
             room_max_peers: 16,
             call_ring_timeout: Duration::from_secs(30),
+            max_rooms_per_socket: 32,
+            max_sockets_per_user: 32,
+            rate_limit_events: Rate::per_second(200, 400),
+            // Tests register many users from one address; the limit's own
+            // test sets the production default.
+            auth_rate_limit: Rate {
+                count: 100_000,
+                period: Duration::from_secs(60),
+                burst: 100_000,
+            },
+            metrics_token: None,
+            http_header_timeout: Duration::from_secs(10),
             token_ttl: Duration::from_secs(86_400),
             ping_interval: Duration::from_secs(25),
             ping_timeout: Duration::from_secs(20),
@@ -187,5 +272,19 @@ mod tests {
         assert_eq!(parse_heartbeat("300ms"), Ok(Duration::from_millis(300)));
         assert!(parse_heartbeat("10ms").is_err());
         assert!(parse_heartbeat("2h").is_err());
+    }
+
+    #[test]
+    fn rates() {
+        assert_eq!(Rate::parse("200/s"), Ok(Rate::per_second(200, 400)));
+        assert_eq!(Rate::parse("200/s:250"), Ok(Rate::per_second(200, 250)));
+        let min = Rate::parse("10/min").expect("rate");
+        assert_eq!(
+            (min.count, min.period, min.burst),
+            (10, Duration::from_secs(60), 10)
+        );
+        for bad in ["", "10", "0/s", "10/week", "x/s", "10/s:0", "10/s:x"] {
+            assert!(Rate::parse(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -10,13 +10,15 @@
 //! - Transport: [`http`] (REST routes, errors, credentials, Origin guard) and
 //!   [`realtime`] (Socket.IO: handshake, the one dispatch path, `/` and
 //!   `/webrtc`).
-//! - [`domain`]: the rules (accounts, todos, chats, presence, signalling),
+//! - [`domain`]: the rules (accounts, todos, chats, presence, signalling,
+//!   calls),
 //!   free of axum and socketioxide.
 //! - [`ports`]: traits for shared state and the database.
 //! - Implementations: [`store`] (SQLite) and [`memory`] (in-process state).
 //! - [`turn`]: ICE server lists, TURN REST credentials, the embedded TURN server.
 //! - Wiring: [`config`], [`state`] (shared state, narrow pieces by `FromRef`),
-//!   [`app`] (router, layers, lifecycle).
+//!   [`app`] (router, layers, lifecycle), [`serve`] (the HTTP server loop:
+//!   header timeout, peer addresses, graceful drain).
 
 pub mod app;
 pub mod config;
@@ -25,6 +27,7 @@ pub mod http;
 pub mod memory;
 pub mod ports;
 pub mod realtime;
+pub mod serve;
 pub mod state;
 pub mod store;
 pub mod turn;

@@ -15,6 +15,7 @@ use crate::domain::presence::Presence;
 use crate::domain::signalling::Signalling;
 use crate::domain::todos::TodoService;
 use crate::http::origin::OriginPolicy;
+use crate::http::rate::AuthLimits;
 use crate::realtime::webrtc_ns::WebrtcState;
 use crate::store::Db;
 use crate::turn::IceConfig;
@@ -44,6 +45,8 @@ pub struct AppState {
     pub calls: Calls,
     /// Browser origins allowed.
     pub origins: OriginPolicy,
+    /// Login and registration attempts per IP and e-mail.
+    pub auth_limits: Arc<AuthLimits>,
 }
 
 impl FromRef<AppState> for WebrtcState {

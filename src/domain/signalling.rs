@@ -40,6 +40,9 @@ pub enum SignalError {
     /// The room holds its cap of peers.
     #[error("room is full ({0} peers)")]
     RoomFull(usize),
+    /// The socket is in its cap of rooms already.
+    #[error("a socket may be in at most {0} rooms")]
+    TooManyRooms(usize),
     /// The two peers share no room.
     #[error("you share no room with that peer")]
     PeerNotInRoom,
@@ -62,6 +65,7 @@ impl SignalError {
             SignalError::InvalidRoom(_) => "invalid_room",
             SignalError::AccessDenied => "access_denied",
             SignalError::RoomFull(_) => "room_full",
+            SignalError::TooManyRooms(_) => "too_many_rooms",
             SignalError::PeerNotInRoom => "peer_not_in_room",
             SignalError::PeerUnavailable(_) => "peer_unavailable",
             SignalError::Gone => "gone",
@@ -115,6 +119,7 @@ pub struct Signalling {
     chats: Arc<dyn ChatStore>,
     publisher: Arc<dyn Publisher>,
     max_peers: usize,
+    max_rooms: usize,
     calls: Option<Calls>,
 }
 
@@ -131,8 +136,15 @@ impl Signalling {
             chats,
             publisher,
             max_peers,
+            max_rooms: usize::MAX,
             calls: None,
         }
+    }
+
+    /// Let one peer be in at most `max_rooms` rooms at once.
+    pub fn with_max_rooms(mut self, max_rooms: usize) -> Self {
+        self.max_rooms = max_rooms;
+        self
     }
 
     /// Admit to `call:<id>` rooms whom `calls` says (without it, nobody).
@@ -173,6 +185,12 @@ impl Signalling {
             if !calls.may_join(&me.user_id, &call).await? {
                 return Err(SignalError::AccessDenied);
             }
+        }
+        // One peer's requests run one at a time, so this count cannot race
+        // with another join of the same peer.
+        let mine = self.rooms.rooms_of(&me.peer_id).await?;
+        if mine.len() >= self.max_rooms && !mine.contains(&room) {
+            return Err(SignalError::TooManyRooms(self.max_rooms));
         }
         let joined = match self.rooms.join(&room, me.clone(), self.max_peers).await {
             Ok(j) => j,

@@ -13,7 +13,7 @@ use crate::wire::{Todo, TodoId, UserId, now};
 /// Longest title, in characters.
 pub const MAX_TITLE_CHARS: usize = 200;
 /// Longest description, in characters.
-pub const MAX_DESCRIPTION_CHARS: usize = 2000;
+pub const MAX_DESCRIPTION_CHARS: usize = 10_000;
 
 /// Why a todo operation failed.
 #[derive(Debug, thiserror::Error)]

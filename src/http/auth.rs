@@ -13,6 +13,7 @@ use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 
 use super::credentials::{COOKIE_NAME, headers_token};
 use super::error::{ApiError, JsonBody};
+use super::rate::{AuthLimits, ClientIp};
 use crate::domain::accounts::{Accounts, Session};
 use crate::domain::identity::{Claims, TokenError, TokenService};
 use crate::state::CookiePolicy;
@@ -74,9 +75,12 @@ fn answer(
 pub async fn register(
     State(accounts): State<Accounts>,
     State(policy): State<CookiePolicy>,
+    State(limits): State<Arc<AuthLimits>>,
+    ClientIp(ip): ClientIp,
     jar: CookieJar,
     JsonBody(body): JsonBody<RegisterBody>,
 ) -> Result<impl IntoResponse, ApiError> {
+    limits.attempt(ip, &body.email)?;
     let session = accounts
         .register(&body.email, &body.username, body.password)
         .await?;
@@ -88,9 +92,12 @@ pub async fn register(
 pub async fn login(
     State(accounts): State<Accounts>,
     State(policy): State<CookiePolicy>,
+    State(limits): State<Arc<AuthLimits>>,
+    ClientIp(ip): ClientIp,
     jar: CookieJar,
     JsonBody(body): JsonBody<LoginBody>,
 ) -> Result<impl IntoResponse, ApiError> {
+    limits.attempt(ip, &body.email)?;
     let session = accounts.login(&body.email, body.password).await?;
     let (jar, body) = answer(&accounts, policy, jar, session);
     Ok((StatusCode::OK, jar, body))

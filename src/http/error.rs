@@ -26,6 +26,12 @@ pub enum ApiError {
     /// 409: conflicts with existing state.
     #[error("{0}")]
     Conflict(String),
+    /// 413: the request body is over the limit.
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    /// 429: too many attempts; retry after this many seconds.
+    #[error("too many attempts: retry in {0} s")]
+    RateLimited(u64),
     /// 500: something broke on our side; the detail goes to the log only.
     #[error("internal error")]
     Internal(String),
@@ -39,6 +45,8 @@ impl ApiError {
             ApiError::Unauthorized(_) => "unauthorized",
             ApiError::NotFound(_) => "not_found",
             ApiError::Conflict(_) => "conflict",
+            ApiError::PayloadTooLarge(_) => "payload_too_large",
+            ApiError::RateLimited(_) => "rate_limited",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -49,6 +57,8 @@ impl ApiError {
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -109,7 +119,12 @@ impl IntoResponse for ApiError {
             error: self.code().to_owned(),
             message: self.to_string(),
         };
-        (self.status(), Json(body)).into_response()
+        let mut res = (self.status(), Json(body)).into_response();
+        if let ApiError::RateLimited(secs) = self {
+            res.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        res
     }
 }
 
@@ -126,6 +141,12 @@ where
     async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
         match Json::<T>::from_request(req, state).await {
             Ok(Json(v)) => Ok(JsonBody(v)),
+            Err(rej) if rej.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(ApiError::PayloadTooLarge(format!(
+                    "request bodies are limited to {} KiB",
+                    super::limits::MAX_BODY_BYTES / 1024
+                )))
+            }
             Err(rej) => Err(ApiError::BadRequest(rej.body_text())),
         }
     }

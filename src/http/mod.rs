@@ -9,7 +9,9 @@ pub mod calls;
 pub mod chats;
 pub mod credentials;
 pub mod error;
+pub mod limits;
 pub mod origin;
+pub mod rate;
 pub mod todos;
 
 use std::sync::Arc;

@@ -127,6 +127,10 @@ impl RoomState for MemoryRooms {
     async fn room_count(&self) -> Result<usize, StateError> {
         Ok(self.lock().rooms.len())
     }
+
+    async fn rooms_of(&self, peer: &PeerId) -> Result<Vec<RoomId>, StateError> {
+        Ok(self.lock().peers.get(peer).cloned().unwrap_or_default())
+    }
 }
 
 #[cfg(test)]

@@ -37,6 +37,17 @@ pub async fn rooms<R: RoomState + 'static>(make: impl Fn() -> Arc<R>) {
     let (a, b, c) = (peer("a"), peer("b"), peer("c"));
     let j = rooms.join(&r, a.clone(), 2).await.expect("join a");
     assert_eq!((j.others, j.new), (vec![], true));
+    assert_eq!(
+        rooms.rooms_of(&a.peer_id).await.expect("rooms of"),
+        vec![r.clone()]
+    );
+    assert!(
+        rooms
+            .rooms_of(&b.peer_id)
+            .await
+            .expect("rooms of")
+            .is_empty()
+    );
     let j = rooms.join(&r, b.clone(), 2).await.expect("join b");
     assert_eq!(j.others, vec![a.clone()], "the roster lists earlier peers");
     let again = rooms.join(&r, b.clone(), 2).await.expect("rejoin b");

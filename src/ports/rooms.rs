@@ -55,4 +55,6 @@ pub trait RoomState: Send + Sync + std::fmt::Debug {
     async fn members(&self, room: &RoomId) -> Result<Vec<PeerInfo>, StateError>;
     /// Rooms that have at least one member.
     async fn room_count(&self) -> Result<usize, StateError>;
+    /// The rooms `peer` is in.
+    async fn rooms_of(&self, peer: &PeerId) -> Result<Vec<RoomId>, StateError>;
 }

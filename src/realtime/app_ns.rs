@@ -9,7 +9,7 @@ use socketioxide::extract::{SocketRef, State};
 use socketioxide::socket::DisconnectReason;
 
 use super::dispatch::{self, Ack, Ctx, Dialect, EventError, Payload, success};
-use super::session::{self, Unauthorized, caller};
+use super::session::{self, Refused, caller};
 use crate::domain::chats::{ChatError, ChatService};
 use crate::domain::presence::Presence;
 use crate::wire::ChatId;
@@ -40,7 +40,7 @@ pub fn chat_room(chat: &ChatId) -> String {
 /// Connect middleware (runs after auth, before the client is told it is
 /// connected): join the personal room and register every event handler, so
 /// an event the client emits right on `connect` always finds its handler.
-pub async fn setup<A: Adapter>(s: SocketRef<A>) -> Result<(), Unauthorized> {
+pub async fn setup<A: Adapter>(s: SocketRef<A>) -> Result<(), Refused> {
     session::admit(&s)?;
     dispatch::on(&s, events::JOIN, AppDialect, on_join::<A>);
     dispatch::on(&s, events::USER_JOIN, AppDialect, on_join::<A>);

@@ -26,8 +26,9 @@ use socketioxide::handler::FromMessageParts;
 use socketioxide::socket::Socket;
 use socketioxide_core::Value;
 
+use super::rate::Verdict;
 use super::sequencer::Ticket;
-use super::session::{Caller, caller, sequencer};
+use super::session::{Caller, caller, event_limit, sequencer};
 use crate::wire::events;
 use crate::wire::http::ErrorEvent;
 
@@ -43,6 +44,8 @@ pub struct EventError {
     terse: bool,
     /// Answer nothing (the socket is gone).
     silent: bool,
+    /// `retryAfterMs` of a `rate_limited` answer.
+    retry_after_ms: Option<u64>,
 }
 
 impl EventError {
@@ -53,6 +56,18 @@ impl EventError {
             message: message.into(),
             terse: false,
             silent: false,
+            retry_after_ms: None,
+        }
+    }
+
+    /// `rate_limited`, with the wait until an event would pass.
+    pub fn rate_limited(retry_after_ms: u64) -> Self {
+        Self {
+            retry_after_ms: Some(retry_after_ms),
+            ..Self::new(
+                "rate_limited",
+                format!("too many events: retry in {retry_after_ms} ms"),
+            )
         }
     }
 
@@ -178,19 +193,24 @@ impl<A: Adapter> Reply<A> {
             return;
         }
         if self.ack_id.is_some() {
-            if err.terse {
-                self.ack(&serde_json::json!({ "success": false, "error": err.error }));
+            let mut body = if err.terse {
+                serde_json::json!({ "success": false, "error": err.error })
             } else {
-                self.ack(&serde_json::json!({
+                serde_json::json!({
                     "success": false,
                     "error": err.error,
                     "message": err.message,
-                }));
+                })
+            };
+            if let Some(ms) = err.retry_after_ms {
+                body["retryAfterMs"] = ms.into();
             }
+            self.ack(&body);
         } else {
             let body = ErrorEvent {
                 error: err.error,
                 message: err.message,
+                retry_after_ms: err.retry_after_ms,
             };
             if let Err(e) = self.socket.emit(events::ERROR, &body) {
                 tracing::warn!(socket_id = %self.socket.id, error = %e, "error event not delivered");
@@ -239,6 +259,32 @@ pub fn success() -> Ack<Success> {
     Ack(Success { success: true })
 }
 
+/// The socket's rate limit lets this event through; otherwise it is
+/// answered `rate_limited` (out of turn: it is not handled at all), and a
+/// socket over its limit for too long is disconnected.
+fn admitted<A: Adapter>(socket: &SocketRef<A>, reply: &Reply<A>) -> bool {
+    let Some(limit) = event_limit(socket) else {
+        return true;
+    };
+    match limit.check() {
+        Verdict::Allowed => true,
+        Verdict::Refused {
+            retry_after_ms,
+            cut_off,
+        } => {
+            reply.error(EventError::rate_limited(retry_after_ms));
+            if cut_off {
+                tracing::info!(socket_id = %socket.id, ns = socket.ns(), "disconnected: over its event rate for too long");
+                let s = socket.clone();
+                tokio::spawn(async move {
+                    let _ = s.disconnect();
+                });
+            }
+            false
+        }
+    }
+}
+
 /// Register `handler` for `event` on socket `s`: every call goes through
 /// ordering, identity, parsing and the reply here.
 ///
@@ -261,6 +307,9 @@ where
               reply: Reply<A>,
               State(state): State<S>,
               TryData(data): TryData<P>| async move {
+            if !admitted(&socket, &reply) {
+                return;
+            }
             let _turn = ticket.turn().await;
             let Some(caller) = caller(&socket) else {
                 return;
@@ -286,7 +335,10 @@ where
 /// `unknown_event` (in the ack, or as an `error` event), never silence.
 pub fn on_unknown<A: Adapter>(s: &SocketRef<A>) {
     s.on_fallback(
-        |ticket: Ticket, reply: Reply<A>, Event(event): Event| async move {
+        |socket: SocketRef<A>, ticket: Ticket, reply: Reply<A>, Event(event): Event| async move {
+            if !admitted(&socket, &reply) {
+                return;
+            }
             let _turn = ticket.turn().await;
             let shown: String = event.chars().take(64).collect();
             reply.error(EventError::new(

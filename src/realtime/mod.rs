@@ -10,9 +10,11 @@
 //!
 //! [`Publisher`]: crate::ports::Publisher
 
+pub mod admission;
 pub mod app_ns;
 pub mod dispatch;
 pub mod publisher;
+pub mod rate;
 pub mod sequencer;
 pub mod session;
 pub mod webrtc_calls;

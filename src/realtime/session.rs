@@ -10,7 +10,9 @@ use socketioxide::adapter::Adapter;
 use socketioxide::extract::{SocketRef, State, TryData};
 use socketioxide::socket::{DisconnectReason, Socket};
 
+use super::admission::{Admission, Seat, TooMany};
 use super::dispatch;
+use super::rate::{EventLimit, EventQuota};
 use super::sequencer::Sequencer;
 use crate::domain::identity::TokenService;
 use crate::http::credentials::find_token;
@@ -44,8 +46,14 @@ pub fn peer_id<A: Adapter>(s: &Socket<A>) -> PeerId {
 
 /// A refused connection; the client sees `connect_error` with this message.
 #[derive(Debug, thiserror::Error)]
-#[error("unauthorized: {0}")]
-pub struct Unauthorized(pub String);
+pub enum Refused {
+    /// No token, or a bad one: `unauthorized: …`.
+    #[error("unauthorized: {0}")]
+    Unauthorized(String),
+    /// The user's socket cap: `too_many_connections: …`.
+    #[error(transparent)]
+    TooMany(#[from] TooMany),
+}
 
 /// Set once the socket's disconnect handler starts. Unlike
 /// `Socket::connected`, which is also false for a moment *before* the
@@ -56,6 +64,11 @@ pub struct Gone(AtomicBool);
 /// The socket's user (set by the handshake before any handler runs).
 pub fn caller<A: Adapter>(s: &Socket<A>) -> Option<Arc<Caller>> {
     s.extensions.get::<Arc<Caller>>()
+}
+
+/// The socket's event rate limit.
+pub fn event_limit<A: Adapter>(s: &Socket<A>) -> Option<Arc<EventLimit>> {
+    s.extensions.get::<Arc<EventLimit>>()
 }
 
 /// The socket's event order.
@@ -79,16 +92,23 @@ pub async fn authenticate<A: Adapter>(
     s: SocketRef<A>,
     TryData(auth): TryData<serde_json::Value>,
     State(tokens): State<Arc<TokenService>>,
-) -> Result<(), Unauthorized> {
+    State(admission): State<Arc<Admission>>,
+    State(quota): State<EventQuota>,
+) -> Result<(), Refused> {
     let parts = s.req_parts();
     let auth = auth.ok();
     let Some(token) = find_token(auth.as_ref(), parts.uri.query(), &parts.headers) else {
         tracing::info!(socket_id = %s.id, ns = s.ns(), "connection refused: no token");
-        return Err(Unauthorized("no token provided".into()));
+        return Err(Refused::Unauthorized("no token provided".into()));
     };
     match tokens.verify(&token) {
         Ok(claims) => {
             let user = claims.user();
+            let seat = admission.admit(s.ns(), &user.id).inspect_err(|e| {
+                tracing::info!(user_id = %user.id, socket_id = %s.id, ns = s.ns(), reason = %e, "connection refused");
+            })?;
+            s.extensions.insert(Arc::new(seat));
+            s.extensions.insert(Arc::new(quota.limiter()));
             s.extensions.insert(Arc::new(Caller {
                 user_ref: user.as_ref(),
                 user,
@@ -99,7 +119,7 @@ pub async fn authenticate<A: Adapter>(
         }
         Err(e) => {
             tracing::info!(socket_id = %s.id, ns = s.ns(), reason = %e, "connection refused");
-            Err(Unauthorized(e.to_string()))
+            Err(Refused::Unauthorized(e.to_string()))
         }
     }
 }
@@ -107,8 +127,8 @@ pub async fn authenticate<A: Adapter>(
 /// Common start of every namespace's setup (a connect middleware, so it
 /// runs before the client is told it is connected): the personal room
 /// `user-<id>`, the unknown-event fallback, the connect log line.
-pub fn admit<A: Adapter>(s: &SocketRef<A>) -> Result<Arc<Caller>, Unauthorized> {
-    let caller = caller(s).ok_or_else(|| Unauthorized("no user".into()))?;
+pub fn admit<A: Adapter>(s: &SocketRef<A>) -> Result<Arc<Caller>, Refused> {
+    let caller = caller(s).ok_or_else(|| Refused::Unauthorized("no user".into()))?;
     s.join(caller.room());
     dispatch::on_unknown(s);
     tracing::info!(user_id = %caller.user.id, socket_id = %s.id, ns = s.ns(), "socket connected");
@@ -127,6 +147,9 @@ pub fn opened<A: Adapter>(s: &Socket<A>) {
 pub fn departed<A: Adapter>(s: &Socket<A>, reason: &dyn std::fmt::Debug) {
     if let Some(g) = s.extensions.get::<Arc<Gone>>() {
         g.0.store(true, Ordering::SeqCst);
+    }
+    if let Some(seat) = s.extensions.get::<Arc<Seat>>() {
+        seat.release();
     }
     log_disconnect(s, reason);
 }

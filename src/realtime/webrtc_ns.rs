@@ -12,7 +12,7 @@ use socketioxide::extract::{SocketRef, State};
 use socketioxide::socket::DisconnectReason;
 
 use super::dispatch::{self, Ack, AckThen, AnyValue, Ctx, Dialect, EventError, Payload, success};
-use super::session::{self, Unauthorized, peer_id};
+use super::session::{self, Refused, peer_id};
 use super::webrtc_calls;
 use crate::domain::calls::Calls;
 use crate::domain::signalling::{SdpKind, SignalError, Signalling};
@@ -62,7 +62,7 @@ fn refused(e: SignalError) -> EventError {
 pub async fn setup<A: Adapter>(
     s: SocketRef<A>,
     State(st): State<WebrtcState>,
-) -> Result<(), Unauthorized> {
+) -> Result<(), Refused> {
     let caller = session::admit(&s)?;
     st.calls
         .device_connected(&caller.user.id, &peer_id(&s))

@@ -175,10 +175,15 @@ pub struct ErrorBody {
 
 /// The `error` event a socket gets for a failed event sent without an ack.
 #[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
 #[ts(rename = "ErrorEvent")]
 pub struct ErrorEvent {
     /// Machine-readable code (`invalid_payload`, `peer_not_in_room`, ...).
     pub error: String,
     /// Human-readable detail.
     pub message: String,
+    /// With `rate_limited`: milliseconds until an event would pass.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional, type = "number")]
+    pub retry_after_ms: Option<u64>,
 }

@@ -66,6 +66,9 @@ export async function startServer({ env = {}, secret } = {}) {
       DATABASE_URL: 'sqlite::memory:',
       CORS_ORIGINS: ALLOWED_ORIGIN,
       RUST_LOG: process.env.RUST_LOG || 'info',
+      // Suites register many users from 127.0.0.1; the limit itself is
+      // tested with its default in hostile.test.mjs.
+      AUTH_RATE_LIMIT: '100000/min',
       ...env,
     });
     const child = spawn(SERVER_BIN, ['serve', '--host', '127.0.0.1', '--port', String(port)], {

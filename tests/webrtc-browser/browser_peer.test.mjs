@@ -70,6 +70,7 @@ before(async () => {
       JWT_SECRET: randomBytes(32).toString('hex'),
       CORS_ORIGINS: url,
       STUN_URLS: '',
+      AUTH_RATE_LIMIT: '100000/min',
       RUST_LOG: process.env.RUST_LOG ?? 'info',
     },
     stdio: ['ignore', 'pipe', 'pipe'],

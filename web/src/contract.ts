@@ -399,7 +399,11 @@ error: string,
 /**
  * Human-readable detail.
  */
-message: string, };
+message: string, 
+/**
+ * With `rate_limited`: milliseconds until an event would pass.
+ */
+retryAfterMs?: number, };
 
 // ------------------------------------------- Namespace `/webrtc` (calls) ----
 
