@@ -141,6 +141,13 @@ impl Accounts {
         self.session(found.user)
     }
 
+    /// A fresh token for the holder of a still-valid one (the user as
+    /// stored now, so a deleted account cannot refresh).
+    pub async fn refresh(&self, id: &UserId) -> Result<Session, AccountError> {
+        let user = self.users.user_by_id(id).await?.ok_or(AccountError::Gone)?;
+        self.session(user)
+    }
+
     /// The user behind a verified token.
     pub async fn me(&self, id: &UserId) -> Result<UserSummary, AccountError> {
         self.users.user_by_id(id).await?.ok_or(AccountError::Gone)

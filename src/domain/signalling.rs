@@ -256,12 +256,13 @@ impl Signalling {
     }
 
     /// `peer` disconnected: it leaves every room, the others get
-    /// `peer:left` with reason `disconnected`.
-    pub async fn disconnected(&self, peer: &PeerId) {
+    /// `peer:left` with `reason` (`disconnected`, or `expired` when its
+    /// token ran out).
+    pub async fn disconnected(&self, peer: &PeerId, reason: LeaveReason) {
         match self.rooms.leave_all(peer).await {
             Ok(all) => {
                 for left in &all {
-                    self.announce_left(left, LeaveReason::Disconnected).await;
+                    self.announce_left(left, reason).await;
                 }
             }
             Err(e) => tracing::warn!(peer_id = %peer, error = %e, "rooms not cleaned up"),

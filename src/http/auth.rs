@@ -1,4 +1,5 @@
-//! `/auth/register`, `/auth/login`, `/auth/logout`, `/auth/me`, and the
+//! `/auth/register`, `/auth/login`, `/auth/refresh`, `/auth/logout`,
+//! `/auth/me`, and the
 //! [`AuthUser`] extractor for authenticated requests. Thin: extract, call
 //! [`Accounts`], set the cookie.
 
@@ -99,6 +100,19 @@ pub async fn login(
 ) -> Result<impl IntoResponse, ApiError> {
     limits.attempt(ip, &body.email)?;
     let session = accounts.login(&body.email, body.password).await?;
+    let (jar, body) = answer(&accounts, policy, jar, session);
+    Ok((StatusCode::OK, jar, body))
+}
+
+/// `POST /auth/refresh`: a new token and cookie for a caller whose token
+/// (cookie or bearer) is still valid.
+pub async fn refresh(
+    State(accounts): State<Accounts>,
+    State(policy): State<CookiePolicy>,
+    AuthUser(claims): AuthUser,
+    jar: CookieJar,
+) -> Result<impl IntoResponse, ApiError> {
+    let session = accounts.refresh(&claims.user().id).await?;
     let (jar, body) = answer(&accounts, policy, jar, session);
     Ok((StatusCode::OK, jar, body))
 }

@@ -48,6 +48,7 @@ pub async fn setup<A: Adapter>(s: SocketRef<A>) -> Result<(), Refused> {
     dispatch::on(&s, events::CHAT_LEAVE, AppDialect, on_chat_leave::<A>);
     dispatch::on(&s, events::MESSAGE_SEND, AppDialect, on_message_send::<A>);
     dispatch::on(&s, events::TYPING, AppDialect, on_typing::<A>);
+    super::expiry::register(&s, AppDialect);
     s.on_disconnect(on_disconnect::<A>);
     Ok(())
 }

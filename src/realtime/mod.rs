@@ -13,6 +13,7 @@
 pub mod admission;
 pub mod app_ns;
 pub mod dispatch;
+pub mod expiry;
 pub mod publisher;
 pub mod rate;
 pub mod sequencer;

@@ -14,6 +14,9 @@ use crate::config::Rate;
 
 /// How long a socket may keep sending over its limit before it is cut off.
 pub const OVER_LIMIT_GRACE: Duration = Duration::from_secs(10);
+/// A second without refusals ends a stretch over the limit (a flooder
+/// still gets the odd event through as its bucket refills).
+const CALM: Duration = Duration::from_secs(1);
 
 /// The quota every socket gets.
 #[derive(Debug, Clone, Copy)]
@@ -43,7 +46,8 @@ impl EventQuota {
 #[derive(Debug)]
 pub struct EventLimit {
     bucket: DefaultDirectRateLimiter,
-    over_since: Mutex<Option<Instant>>,
+    /// (start of the stretch over the limit, last refusal).
+    over_since: Mutex<Option<(Instant, Instant)>>,
 }
 
 /// What to do with one event.
@@ -64,17 +68,19 @@ impl EventLimit {
     /// Take a token for one event.
     pub fn check(&self) -> Verdict {
         let mut over = self.over_since.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        if over.is_some_and(|(_, last)| now.duration_since(last) >= CALM) {
+            *over = None;
+        }
         match self.bucket.check() {
-            Ok(()) => {
-                *over = None;
-                Verdict::Allowed
-            }
+            Ok(()) => Verdict::Allowed,
             Err(not_until) => {
                 let wait = not_until.wait_time_from(DefaultClock::default().now());
-                let since = *over.get_or_insert_with(Instant::now);
+                let since = over.map_or(now, |(since, _)| since);
+                *over = Some((since, now));
                 Verdict::Refused {
                     retry_after_ms: (wait.as_micros().div_ceil(1000)) as u64,
-                    cut_off: since.elapsed() >= OVER_LIMIT_GRACE,
+                    cut_off: now.duration_since(since) >= OVER_LIMIT_GRACE,
                 }
             }
         }

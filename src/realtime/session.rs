@@ -12,6 +12,7 @@ use socketioxide::socket::{DisconnectReason, Socket};
 
 use super::admission::{Admission, Seat, TooMany};
 use super::dispatch;
+use super::expiry::{self, Expiry};
 use super::rate::{EventLimit, EventQuota};
 use super::sequencer::Sequencer;
 use crate::domain::identity::TokenService;
@@ -71,6 +72,13 @@ pub fn event_limit<A: Adapter>(s: &Socket<A>) -> Option<Arc<EventLimit>> {
     s.extensions.get::<Arc<EventLimit>>()
 }
 
+/// True when the socket was disconnected because its token expired.
+pub fn expired<A: Adapter>(s: &Socket<A>) -> bool {
+    s.extensions
+        .get::<Arc<Expiry>>()
+        .is_some_and(|e| e.expired())
+}
+
 /// The socket's event order.
 pub fn sequencer<A: Adapter>(s: &Socket<A>) -> Option<Arc<Sequencer>> {
     s.extensions.get::<Arc<Sequencer>>()
@@ -109,6 +117,7 @@ pub async fn authenticate<A: Adapter>(
             })?;
             s.extensions.insert(Arc::new(seat));
             s.extensions.insert(Arc::new(quota.limiter()));
+            s.extensions.insert(Expiry::new(claims.exp));
             s.extensions.insert(Arc::new(Caller {
                 user_ref: user.as_ref(),
                 user,
@@ -131,6 +140,9 @@ pub fn admit<A: Adapter>(s: &SocketRef<A>) -> Result<Arc<Caller>, Refused> {
     let caller = caller(s).ok_or_else(|| Refused::Unauthorized("no user".into()))?;
     s.join(caller.room());
     dispatch::on_unknown(s);
+    if let Some(e) = s.extensions.get::<Arc<Expiry>>() {
+        expiry::watch(s, e);
+    }
     tracing::info!(user_id = %caller.user.id, socket_id = %s.id, ns = s.ns(), "socket connected");
     Ok(caller)
 }
@@ -150,6 +162,9 @@ pub fn departed<A: Adapter>(s: &Socket<A>, reason: &dyn std::fmt::Debug) {
     }
     if let Some(seat) = s.extensions.get::<Arc<Seat>>() {
         seat.release();
+    }
+    if let Some(e) = s.extensions.get::<Arc<Expiry>>() {
+        e.stop();
     }
     log_disconnect(s, reason);
 }

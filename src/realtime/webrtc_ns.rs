@@ -18,7 +18,9 @@ use crate::domain::calls::Calls;
 use crate::domain::signalling::{SdpKind, SignalError, Signalling};
 use crate::turn::{IceConfig, IceServers};
 use crate::wire::events;
-use crate::wire::webrtc::{CandidateIn, PeerInfo, Pong, RoomJoined, RoomRequest, SdpIn};
+use crate::wire::webrtc::{
+    CandidateIn, LeaveReason, PeerInfo, Pong, RoomJoined, RoomRequest, SdpIn,
+};
 
 impl Payload for RoomRequest {}
 impl Payload for SdpIn {}
@@ -80,6 +82,7 @@ pub async fn setup<A: Adapter>(
     );
     dispatch::on(&s, events::ICE_SERVERS, WebrtcDialect, on_ice_servers::<A>);
     webrtc_calls::register(&s);
+    super::expiry::register(&s, WebrtcDialect);
     s.on_disconnect(on_disconnect::<A>);
     Ok(())
 }
@@ -209,7 +212,12 @@ async fn on_disconnect<A: Adapter>(
     // Mark the socket gone before cleaning up (see `session::is_gone`).
     session::departed(&s, &reason);
     let me = peer_id(&s);
-    st.signalling.disconnected(&me).await;
+    let why = if session::expired(&s) {
+        LeaveReason::Expired
+    } else {
+        LeaveReason::Disconnected
+    };
+    st.signalling.disconnected(&me, why).await;
     if let Some(caller) = session::caller(&s) {
         st.calls.device_disconnected(&caller.user_ref, &me).await;
     }

@@ -79,3 +79,11 @@ pub const CALL_ANSWERED_ELSEWHERE: &str = "call:answered-elsewhere";
 pub const CALL_TIMEOUT: &str = "call:timeout";
 /// Server -> participants: someone left the call.
 pub const CALL_ENDED: &str = "call:ended";
+
+// Both namespaces: the session's token.
+/// Server -> client: the token expires soon (`{exp}`).
+pub const AUTH_EXPIRING: &str = "auth:expiring";
+/// Server -> client: the token expired; the socket is disconnected next.
+pub const AUTH_EXPIRED: &str = "auth:expired";
+/// Client -> server: replace the socket's token (`{token}`).
+pub const AUTH_REFRESH: &str = "auth:refresh";

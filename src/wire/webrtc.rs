@@ -70,6 +70,8 @@ pub enum LeaveReason {
     Left,
     /// The socket disconnected.
     Disconnected,
+    /// The socket's token expired.
+    Expired,
 }
 
 /// `peer:left` payload.

@@ -65,6 +65,27 @@ impl Client {
         self.inner.emit(event, &data);
     }
 
+    /// Emit asking for an ack; the receiver gets it (queued in call order).
+    pub fn emit_ack(&self, event: &str, data: Value) -> tokio::sync::oneshot::Receiver<Value> {
+        match self.inner.emit_ack(event, &data) {
+            Ok(rx) => rx,
+            Err(e) => panic!("{event}: {e}"),
+        }
+    }
+
+    /// False once the connection has ended.
+    pub fn is_alive(&self) -> bool {
+        self.inner.is_alive()
+    }
+
+    /// Wait until the server ends the connection (events keep arriving
+    /// meanwhile and are kept).
+    pub async fn closed(&mut self) {
+        while let Some(e) = self.events.recv().await {
+            self.pending.push((e.name, e.data));
+        }
+    }
+
     /// Emit and wait for the ack (5 s).
     pub async fn call(&mut self, event: &str, data: Value) -> Value {
         match self.inner.call(event, &data, WAIT).await {

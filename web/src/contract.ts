@@ -463,7 +463,7 @@ userId: UserId,
  */
 username: string, };
 
-export type LeaveReason = "left" | "disconnected";
+export type LeaveReason = "left" | "disconnected" | "expired";
 
 export type PeerLeft = { 
 /**
