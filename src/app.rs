@@ -84,6 +84,8 @@ impl App {
             .jwt_secret
             .clone()
             .ok_or(StartError::NoSecret)?;
+        // Install the metrics recorder before anything is counted.
+        let _ = crate::telemetry::handle();
         let db = Db::connect(&config.database_url).await?;
         let store = Arc::new(db.clone());
         let ice = IceConfig::new(&config.ice, embedded_turn_url);
@@ -298,7 +300,9 @@ fn router(state: AppState, io_layer: SocketIoLayer) -> Router {
         });
         app = app.fallback_service(ServeDir::new(web).fallback(spa_fallback));
     } else {
-        app = app.fallback(|req: Request| async move { not_found(&req) });
+        app = app
+            .route("/", axum::routing::get(crate::http::ops::landing))
+            .fallback(|req: Request| async move { not_found(&req) });
     }
     app.with_state(state.clone())
         .layer(axum::extract::DefaultBodyLimit::max(
@@ -306,6 +310,7 @@ fn router(state: AppState, io_layer: SocketIoLayer) -> Router {
         ))
         .layer(axum::middleware::from_fn(crate::http::limits::limit_body))
         .layer(io_layer)
+        .layer(axum::middleware::from_fn(crate::telemetry::track_http))
         .layer(axum::middleware::from_fn_with_state(policy.clone(), origin::enforce))
         .layer(policy.cors_layer())
         .layer(

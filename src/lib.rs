@@ -18,7 +18,8 @@
 //! - [`turn`]: ICE server lists, TURN REST credentials, the embedded TURN server.
 //! - Wiring: [`config`], [`state`] (shared state, narrow pieces by `FromRef`),
 //!   [`app`] (router, layers, lifecycle), [`serve`] (the HTTP server loop:
-//!   header timeout, peer addresses, graceful drain).
+//!   header timeout, peer addresses, graceful drain), [`telemetry`]
+//!   (Prometheus metrics).
 
 pub mod app;
 pub mod config;
@@ -30,6 +31,7 @@ pub mod realtime;
 pub mod serve;
 pub mod state;
 pub mod store;
+pub mod telemetry;
 pub mod turn;
 pub mod wire;
 

@@ -1,5 +1,6 @@
 //! The `switchboard` binary: `serve` runs the server, `token` mints a JWT.
 
+use std::io::IsTerminal;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -47,14 +48,26 @@ enum Command {
 async fn main() -> anyhow::Result<()> {
     // Logs go through a background writer: a slow stdout never stalls the
     // runtime threads that serve sockets. The guard flushes on exit.
+    // `LOG_FORMAT=json` writes one JSON object per line; colours only on a
+    // terminal.
     let (writer, _log_guard) = tracing_appender::non_blocking(std::io::stdout());
-    tracing_subscriber::fmt()
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=warn"));
+    let builder = tracing_subscriber::fmt()
         .with_writer(writer)
-        .with_env_filter(
-            EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=warn")),
-        )
-        .init();
+        .with_env_filter(filter)
+        .with_ansi(std::io::stdout().is_terminal());
+    match std::env::var("LOG_FORMAT").ok().as_deref() {
+        Some("json") => builder.json().flatten_event(true).init(),
+        Some("text") | Some("") | None => builder.init(),
+        Some(other) => {
+            builder.init();
+            tracing::warn!(
+                log_format = other,
+                "unknown LOG_FORMAT (use text or json): using text"
+            );
+        }
+    }
     match Cli::parse().command {
         Command::Serve(config) => serve(*config).await,
         Command::Token {

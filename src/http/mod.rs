@@ -10,6 +10,7 @@ pub mod chats;
 pub mod credentials;
 pub mod error;
 pub mod limits;
+pub mod ops;
 pub mod origin;
 pub mod rate;
 pub mod todos;
@@ -37,6 +38,8 @@ const SOCKET_IO_JS: &str = include_str!("assets/socket.io.min.js");
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/health", get(health))
+        .route("/ready", get(ops::ready))
+        .route("/metrics", get(ops::metrics))
         .route("/auth/register", post(auth::register))
         .route("/auth/login", post(auth::login))
         .route("/auth/refresh", post(auth::refresh))

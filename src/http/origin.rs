@@ -86,6 +86,7 @@ pub async fn enforce(State(policy): State<OriginPolicy>, req: Request, next: Nex
                 "error": "origin_not_allowed",
                 "message": "this Origin is not in CORS_ORIGINS",
             });
+            crate::telemetry::refused(crate::telemetry::Refusal::Origin);
             return (StatusCode::FORBIDDEN, axum::Json(body)).into_response();
         }
     }

@@ -57,6 +57,7 @@ impl Admission {
             *n += 1;
             Ok(())
         })?;
+        crate::telemetry::socket_opened(ns);
         Ok(Seat {
             admission: self.clone(),
             key,
@@ -76,6 +77,7 @@ impl Seat {
         if self.released.swap(true, Ordering::SeqCst) {
             return;
         }
+        crate::telemetry::socket_closed(&self.key.0);
         self.admission.with(|m| {
             if let Some(n) = m.get_mut(&self.key) {
                 *n = n.saturating_sub(1);

@@ -17,6 +17,7 @@
 use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Instant;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -29,6 +30,7 @@ use socketioxide_core::Value;
 use super::rate::Verdict;
 use super::sequencer::Ticket;
 use super::session::{Caller, caller, event_limit, sequencer};
+use crate::telemetry::{self, Refusal};
 use crate::wire::events;
 use crate::wire::http::ErrorEvent;
 
@@ -127,6 +129,8 @@ pub struct Ctx<A: Adapter> {
     /// Who sent it.
     pub caller: Arc<Caller>,
     wants_ack: bool,
+    /// When the event arrived (before it waited for its turn).
+    pub received: Instant,
 }
 
 impl<A: Adapter> Ctx<A> {
@@ -272,6 +276,7 @@ fn admitted<A: Adapter>(socket: &SocketRef<A>, reply: &Reply<A>) -> bool {
             retry_after_ms,
             cut_off,
         } => {
+            telemetry::refused(Refusal::RateLimited);
             reply.error(EventError::rate_limited(retry_after_ms));
             if cut_off {
                 tracing::info!(socket_id = %socket.id, ns = socket.ns(), "disconnected: over its event rate for too long");
@@ -307,9 +312,11 @@ where
               reply: Reply<A>,
               State(state): State<S>,
               TryData(data): TryData<P>| async move {
+            let received = Instant::now();
             if !admitted(&socket, &reply) {
                 return;
             }
+            telemetry::event(socket.ns(), event);
             let _turn = ticket.turn().await;
             let Some(caller) = caller(&socket) else {
                 return;
@@ -322,6 +329,7 @@ where
                 socket,
                 caller,
                 wants_ack: reply.ack_id.is_some(),
+                received,
             };
             match handler(ctx, state, payload).await {
                 Ok(answer) => answer.respond(reply).await,
@@ -339,6 +347,7 @@ pub fn on_unknown<A: Adapter>(s: &SocketRef<A>) {
             if !admitted(&socket, &reply) {
                 return;
             }
+            telemetry::event(socket.ns(), "unknown");
             let _turn = ticket.turn().await;
             let shown: String = event.chars().take(64).collect();
             reply.error(EventError::new(

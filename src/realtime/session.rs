@@ -17,6 +17,7 @@ use super::rate::{EventLimit, EventQuota};
 use super::sequencer::Sequencer;
 use crate::domain::identity::TokenService;
 use crate::http::credentials::find_token;
+use crate::telemetry::{self, Refusal};
 use crate::wire::{PeerId, UserRef, UserSummary};
 
 /// The authenticated user of a socket, set by [`authenticate`].
@@ -107,12 +108,14 @@ pub async fn authenticate<A: Adapter>(
     let auth = auth.ok();
     let Some(token) = find_token(auth.as_ref(), parts.uri.query(), &parts.headers) else {
         tracing::info!(socket_id = %s.id, ns = s.ns(), "connection refused: no token");
+        telemetry::refused(Refusal::Auth);
         return Err(Refused::Unauthorized("no token provided".into()));
     };
     match tokens.verify(&token) {
         Ok(claims) => {
             let user = claims.user();
             let seat = admission.admit(s.ns(), &user.id).inspect_err(|e| {
+                telemetry::refused(Refusal::Caps);
                 tracing::info!(user_id = %user.id, socket_id = %s.id, ns = s.ns(), reason = %e, "connection refused");
             })?;
             s.extensions.insert(Arc::new(seat));
@@ -128,6 +131,7 @@ pub async fn authenticate<A: Adapter>(
         }
         Err(e) => {
             tracing::info!(socket_id = %s.id, ns = s.ns(), reason = %e, "connection refused");
+            telemetry::refused(Refusal::Auth);
             Err(Refused::Unauthorized(e.to_string()))
         }
     }

@@ -54,7 +54,12 @@ fn refused(e: SignalError) -> EventError {
             tracing::error!(error = %detail, "signalling request failed");
             EventError::new("internal", "try again later")
         }
-        e => EventError::new(e.code(), e.to_string()),
+        e => {
+            if matches!(e, SignalError::RoomFull(_) | SignalError::TooManyRooms(_)) {
+                crate::telemetry::refused(crate::telemetry::Refusal::Caps);
+            }
+            EventError::new(e.code(), e.to_string())
+        }
     }
 }
 
@@ -177,6 +182,7 @@ async fn relay_sdp<A: Adapter>(
         .relay_sdp(&peer_id(&ctx.socket), &ctx.caller.user_ref, kind, req)
         .await
         .map_err(refused)?;
+    crate::telemetry::relayed(ctx.received.elapsed());
     Ok(success())
 }
 
@@ -189,6 +195,7 @@ async fn on_ice_candidate<A: Adapter>(
         .relay_candidate(&peer_id(&ctx.socket), req)
         .await
         .map_err(refused)?;
+    crate::telemetry::relayed(ctx.received.elapsed());
     Ok(success())
 }
 

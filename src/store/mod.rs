@@ -74,6 +74,12 @@ impl Db {
         &self.pool
     }
 
+    /// One round trip to the database (readiness).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
     /// Close every connection (flushes the WAL on shutdown).
     pub async fn close(&self) {
         self.pool.close().await;

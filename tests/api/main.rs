@@ -14,6 +14,7 @@ mod chats;
 mod contract;
 mod heartbeat;
 mod loadgen_smoke;
+mod operations;
 mod sessions;
 mod shutdown;
 mod signalling;
