@@ -27,6 +27,7 @@ use socketioxide::handler::FromMessageParts;
 use socketioxide::socket::Socket;
 use socketioxide_core::Value;
 
+use super::log_gate;
 use super::rate::Verdict;
 use super::sequencer::Ticket;
 use super::session::{Caller, caller, event_limit, sequencer};
@@ -186,7 +187,11 @@ impl<A: Adapter> Reply<A> {
             let mut empty = Value::Str(Default::default(), None);
             let Ok(ack) = AckSender::from_message_parts(&self.socket, &mut empty, &Some(id));
             if let Err(e) = ack.send(data) {
-                tracing::warn!(socket_id = %self.socket.id, error = %e, "ack not delivered");
+                if let Some(suppressed) =
+                    log_gate::admit(log_gate::Kind::Ack, self.socket.id.as_str())
+                {
+                    tracing::warn!(socket_id = %self.socket.id, error = %e, suppressed, "ack not delivered");
+                }
             }
         }
     }
@@ -217,7 +222,11 @@ impl<A: Adapter> Reply<A> {
                 retry_after_ms: err.retry_after_ms,
             };
             if let Err(e) = self.socket.emit(events::ERROR, &body) {
-                tracing::warn!(socket_id = %self.socket.id, error = %e, "error event not delivered");
+                if let Some(suppressed) =
+                    log_gate::admit(log_gate::Kind::ErrorEvent, self.socket.id.as_str())
+                {
+                    tracing::warn!(socket_id = %self.socket.id, error = %e, suppressed, "error event not delivered");
+                }
             }
         }
     }

@@ -14,6 +14,7 @@ pub mod admission;
 pub mod app_ns;
 pub mod dispatch;
 pub mod expiry;
+pub mod log_gate;
 pub mod publisher;
 pub mod rate;
 pub mod sequencer;

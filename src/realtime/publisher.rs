@@ -11,6 +11,7 @@ use socketioxide::SocketIo;
 use socketioxide::adapter::Adapter;
 use socketioxide::socket::Sid;
 
+use super::log_gate;
 use super::session::user_room;
 use crate::ports::{Publisher, Undelivered};
 use crate::wire::app::AppEvent;
@@ -80,7 +81,9 @@ impl<A: Adapter> Publisher for SocketIoPublisher<A> {
             .and_then(|sid| io.of("/webrtc")?.get_socket(sid))
             .ok_or(Undelivered)?;
         target.emit(event.name(), event).map_err(|e| {
-            tracing::warn!(peer_id = %peer, event = event.name(), error = %e, "signalling message not delivered");
+            if let Some(suppressed) = log_gate::admit(log_gate::Kind::Relay, peer.as_str()) {
+                tracing::warn!(peer_id = %peer, event = event.name(), error = %e, suppressed, "signalling message not delivered");
+            }
             Undelivered
         })
     }

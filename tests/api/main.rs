@@ -13,6 +13,7 @@ mod calls;
 mod chats;
 mod contract;
 mod heartbeat;
+mod hostile;
 mod loadgen_smoke;
 mod operations;
 mod sessions;
