@@ -53,8 +53,10 @@ impl Expiry {
     }
 
     fn set(&self, exp: i64) {
-        self.exp.store(exp, Ordering::SeqCst);
-        self.changed.notify_one();
+        // The same expiry again changes nothing (and warns nobody again).
+        if self.exp.swap(exp, Ordering::SeqCst) != exp {
+            self.changed.notify_one();
+        }
     }
 }
 

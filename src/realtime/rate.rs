@@ -79,7 +79,7 @@ impl EventLimit {
                 let since = over.map_or(now, |(since, _)| since);
                 *over = Some((since, now));
                 Verdict::Refused {
-                    retry_after_ms: (wait.as_micros().div_ceil(1000)) as u64,
+                    retry_after_ms: (wait.as_micros().div_ceil(1000) as u64).max(1),
                     cut_off: now.duration_since(since) >= OVER_LIMIT_GRACE,
                 }
             }

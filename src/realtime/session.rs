@@ -144,18 +144,20 @@ pub fn admit<A: Adapter>(s: &SocketRef<A>) -> Result<Arc<Caller>, Refused> {
     let caller = caller(s).ok_or_else(|| Refused::Unauthorized("no user".into()))?;
     s.join(caller.room());
     dispatch::on_unknown(s);
-    if let Some(e) = s.extensions.get::<Arc<Expiry>>() {
-        expiry::watch(s, e);
-    }
     tracing::info!(user_id = %caller.user.id, socket_id = %s.id, ns = s.ns(), "socket connected");
     Ok(caller)
 }
 
 /// Start of every connect handler (socketioxide runs it once the socket is
-/// marked connected): let the socket's queued events run.
-pub fn opened<A: Adapter>(s: &Socket<A>) {
+/// marked connected): let the socket's queued events run, start the token
+/// expiry timer.
+pub fn opened<A: Adapter>(s: &SocketRef<A>) {
     if let Some(seq) = sequencer(s) {
         seq.open();
+    }
+    // After CONNECT went out, so an `auth:expiring` due at once follows it.
+    if let Some(e) = s.extensions.get::<Arc<Expiry>>() {
+        expiry::watch(s, e);
     }
 }
 

@@ -58,6 +58,8 @@ export interface AppServerToClient {
   'chat:created': (c: Chat) => void
   typing: (p: TypingOut) => void
   'presence:update': (p: PresenceUpdate) => void
+  'auth:expiring': (p: { exp: number }) => void
+  'auth:expired': (p: { message: string }) => void
   error: (e: ErrorEvent) => void
 }
 
@@ -67,6 +69,7 @@ export interface AppClientToServer {
   'chat:leave': (p: ChatRef, ack: (r: Ack<{ message: string }>) => void) => void
   'message:send': (p: MessageSend, ack: (r: Ack<{ message: Message }>) => void) => void
   typing: (p: TypingIn) => void
+  'auth:refresh': (p: { token: string }, ack: (r: Ack<{ exp: number }>) => void) => void
 }
 
 export interface SignallingServerToClient {
@@ -83,6 +86,8 @@ export interface SignallingServerToClient {
   'call:answered-elsewhere': (p: AnsweredElsewhere) => void
   'call:timeout': (p: CallTimedOut) => void
   'call:ended': (p: CallEnded) => void
+  'auth:expiring': (p: { exp: number }) => void
+  'auth:expired': (p: { message: string }) => void
   error: (e: ErrorEvent) => void
 }
 
@@ -99,6 +104,7 @@ export interface SignallingClientToServer {
   'call:reject': (p: CallReject, ack: (r: Ack<object>) => void) => void
   'call:cancel': (p: CallRequest, ack: (r: Ack<object>) => void) => void
   'call:hangup': (p: CallRequest, ack: (r: Ack<object>) => void) => void
+  'auth:refresh': (p: { token: string }, ack: (r: Ack<{ exp: number }>) => void) => void
 }
 
 /** Error codes the `call:*` events may answer with. */

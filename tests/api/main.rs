@@ -14,6 +14,7 @@ mod chats;
 mod contract;
 mod heartbeat;
 mod hostile;
+mod hostile_process;
 mod loadgen_smoke;
 mod operations;
 mod sessions;

@@ -67,6 +67,7 @@ export const api = {
     request<AuthResponse>('POST', '/auth/register', { email, username, password }),
   login: (email: string, password: string) => request<AuthResponse>('POST', '/auth/login', { email, password }),
   logout: () => request<void>('POST', '/auth/logout'),
+  refresh: () => request<AuthResponse>('POST', '/auth/refresh'),
   me: () => request<MeResponse>('GET', '/auth/me'),
 
   searchUsers: (search: string) => request<User[]>('GET', `/users?search=${encodeURIComponent(search)}`),

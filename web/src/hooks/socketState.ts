@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState } from 'react'
 import { io, type Socket } from 'socket.io-client'
+import { trackSession } from '../session'
 
 export type ConnStatus =
   | 'connecting' // first attempt in progress
@@ -66,13 +67,26 @@ export function useNamespaceSocket<S2C extends Events, C2S extends Events>(
         }))
       }
     }
+    // The token ran out (no refresh arrived in time): the server disconnects next.
+    let expired = false
+    const onExpired = () => {
+      expired = true
+      setState({ status: 'unauthorized', error: 'Your session has expired. Please sign in again.', id: null })
+    }
+    const untrack = trackSession(s)
     s.on('connect', onConnect)
-    s.on('disconnect', onDisconnect)
+    const onDisconnectUnlessExpired = (reason: Socket.DisconnectReason) => {
+      if (!expired) onDisconnect(reason)
+    }
+    s.on('disconnect', onDisconnectUnlessExpired)
+    s.on('auth:expired' as never, onExpired as never)
     s.on('connect_error', onConnectError)
     setSocket(s)
     return () => {
+      untrack()
+      s.off('auth:expired' as never, onExpired as never)
       s.off('connect', onConnect)
-      s.off('disconnect', onDisconnect)
+      s.off('disconnect', onDisconnectUnlessExpired)
       s.off('connect_error', onConnectError)
       s.disconnect()
       setSocket(null)

@@ -273,6 +273,9 @@ enum Event {
     HeartbeatTimer,
 }
 
+/// (switchboard patch) How long the closing flush may wait for a client to read.
+const CLOSING_FLUSH_LIMIT: Duration = Duration::from_secs(2);
+
 /// Server-driven (v4) heartbeat state, for sessions that started on websocket.
 struct Heartbeat {
     interval: Duration,
@@ -406,33 +409,61 @@ where
 
         // One write site keeps the session future small: every await point's state is
         // stored in it for the whole life of the session.
-        loop {
-            for packet in packets.drain(..) {
-                let Some(msg) = to_message(socket.protocol, packet) else {
-                    continue;
-                };
-                if let Err(_e) = ws.feed(msg).await {
-                    #[cfg(feature = "tracing")]
-                    tracing::debug!("[sid={}] error sending packet: {}", socket.id, _e);
+        let write = async {
+            loop {
+                for packet in packets.drain(..) {
+                    let Some(msg) = to_message(socket.protocol, packet) else {
+                        continue;
+                    };
+                    if let Err(_e) = ws.feed(msg).await {
+                        #[cfg(feature = "tracing")]
+                        tracing::debug!("[sid={}] error sending packet: {}", socket.id, _e);
+                    }
+                }
+                if !drain_queue {
+                    break;
+                }
+                match buffered_rx.try_recv() {
+                    Ok(more) => packets = more,
+                    Err(_) => break,
                 }
             }
-            if !drain_queue {
-                break;
+            #[cfg(feature = "tracing")]
+            tracing::trace!(sid = %socket.id, "ws flush");
+            ws.flush().await.ok();
+        };
+        // (switchboard patch) A client that stops reading fills its TCP window and the
+        // write above waits. Nothing else of this session runs meanwhile (frames in, the
+        // heartbeat timer), so the write itself is bounded: a client that accepts no data
+        // for a whole heartbeat period (ping interval + timeout) is gone, as one that
+        // misses a pong is. Sessions whose heartbeat runs elsewhere (upgraded from
+        // polling, v3) end when that heartbeat closes the socket (cancellation).
+        let stall_limit = heartbeat
+            .as_ref()
+            .map_or(Duration::from_secs(3600), |h| h.interval + h.timeout);
+        let stalled = tokio::select! {
+            biased;
+            () = write => None,
+            () = cancelled.as_mut() => Some(End::Cancelled),
+            () = tokio::time::sleep(stall_limit), if heartbeat.is_some() => {
+                #[cfg(feature = "tracing")]
+                tracing::debug!(sid = ?socket.id, "client stopped reading: heartbeat timeout");
+                Some(End::ClosedBy(DisconnectReason::HeartbeatTimeout))
             }
-            match buffered_rx.try_recv() {
-                Ok(more) => packets = more,
-                Err(_) => break,
-            }
+        };
+        if let Some(end) = stalled {
+            break end;
         }
-        #[cfg(feature = "tracing")]
-        tracing::trace!(sid = %socket.id, "ws flush");
-        ws.flush().await.ok();
     };
 
     #[cfg(feature = "tracing")]
     tracing::trace!(sid = %socket.id, "ws closing flush");
-    ws.flush().await.ok();
-    ws.close(None).await.ok();
+    // (switchboard patch) Bounded: a client that does not read would hold the task.
+    let closing = async {
+        ws.flush().await.ok();
+        ws.close(None).await.ok();
+    };
+    let _ = tokio::time::timeout(CLOSING_FLUSH_LIMIT, closing).await;
     Ok(end)
 }
 
