@@ -186,12 +186,11 @@ impl<A: Adapter> Reply<A> {
         if let Some(id) = self.ack_id {
             let mut empty = Value::Str(Default::default(), None);
             let Ok(ack) = AckSender::from_message_parts(&self.socket, &mut empty, &Some(id));
-            if let Err(e) = ack.send(data) {
-                if let Some(suppressed) =
+            if let Err(e) = ack.send(data)
+                && let Some(suppressed) =
                     log_gate::admit(log_gate::Kind::Ack, self.socket.id.as_str())
-                {
-                    tracing::warn!(socket_id = %self.socket.id, error = %e, suppressed, "ack not delivered");
-                }
+            {
+                tracing::warn!(socket_id = %self.socket.id, error = %e, suppressed, "ack not delivered");
             }
         }
     }
@@ -221,12 +220,11 @@ impl<A: Adapter> Reply<A> {
                 message: err.message,
                 retry_after_ms: err.retry_after_ms,
             };
-            if let Err(e) = self.socket.emit(events::ERROR, &body) {
-                if let Some(suppressed) =
+            if let Err(e) = self.socket.emit(events::ERROR, &body)
+                && let Some(suppressed) =
                     log_gate::admit(log_gate::Kind::ErrorEvent, self.socket.id.as_str())
-                {
-                    tracing::warn!(socket_id = %self.socket.id, error = %e, suppressed, "error event not delivered");
-                }
+            {
+                tracing::warn!(socket_id = %self.socket.id, error = %e, suppressed, "error event not delivered");
             }
         }
     }
