@@ -128,10 +128,10 @@ async fn kill_9_during_a_chat_burst_loses_no_acknowledged_message() {
     let mut acked = Vec::new();
     let mut rest = pending.into_iter();
     for rx in rest.by_ref() {
-        if let Ok(Ok(ack)) = tokio::time::timeout(Duration::from_secs(5), rx).await {
-            if ack["success"] == true {
-                acked.push(ack["message"]["id"].as_str().expect("id").to_owned());
-            }
+        if let Ok(Ok(ack)) = tokio::time::timeout(Duration::from_secs(5), rx).await
+            && ack["success"] == true
+        {
+            acked.push(ack["message"]["id"].as_str().expect("id").to_owned());
         }
         if acked.len() == 150 {
             break;
