@@ -358,3 +358,64 @@ async fn a_flood_of_large_sdps_to_a_reading_peer_keeps_memory_bounded() {
     );
     assert_eq!(target.call("ping", json!(1)).await["message"], "pong");
 }
+
+#[tokio::test]
+async fn json_logs_are_one_object_per_line_without_tokens_or_colours() {
+    let secret = "log-test-secret";
+    let port = free_port();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_switchboard"));
+    cmd.args(["serve", "--host", "127.0.0.1", "--port", &port.to_string()])
+        .env("JWT_SECRET", secret)
+        .env("LOG_FORMAT", "json")
+        .env("RUST_LOG", "info")
+        .env("DATABASE_URL", "sqlite::memory:")
+        .env("STUN_URLS", "")
+        .env("WEB_DIR", "/nonexistent")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let mut child = cmd.spawn().expect("spawn");
+    let stdout = child.stdout.take().expect("stdout");
+    let server = Server {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !reqwest::get(format!("{}/health", server.base))
+        .await
+        .is_ok_and(|r| r.status() == 200)
+    {
+        assert!(Instant::now() < deadline, "server did not start");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let good = token(secret, "logger");
+    let c = connect_ok(&server.base, "/webrtc", &good).await;
+    c.close();
+    let bad = format!("{good}x");
+    let _ = crate::sio::connect(&server.base, "/", Some(json!({"token": bad})), &[]).await;
+    let _ = reqwest::get(format!("{}/auth/me?token={good}", server.base)).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    drop(server);
+    let text = tokio::task::spawn_blocking(move || {
+        let mut s = String::new();
+        let _ = std::io::Read::read_to_string(&mut { stdout }, &mut s);
+        s
+    })
+    .await
+    .expect("read logs");
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert!(lines.len() >= 3, "too few log lines:\n{text}");
+    for line in &lines {
+        let v: Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        assert!(
+            v["level"].is_string() && v["timestamp"].is_string(),
+            "{line}"
+        );
+        assert!(!line.contains('\u{1b}'), "colour codes in {line}");
+    }
+    assert!(
+        text.contains("socket connected") && text.contains("connection refused"),
+        "{text}"
+    );
+    assert!(!text.contains(&good[20..]), "a token leaked into the logs");
+}
