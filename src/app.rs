@@ -93,6 +93,7 @@ impl App {
         let publisher = SocketIoPublisher::new();
         let events: Arc<dyn Publisher> = Arc::new(publisher.clone());
         let locks: Arc<dyn Locks> = Arc::new(KeyedLocks::new());
+        let online: Arc<dyn crate::ports::PresenceState> = Arc::new(MemoryPresence::new());
         let calls = Calls::new(
             CallPorts {
                 state: Arc::new(MemoryCalls::new()),
@@ -107,13 +108,9 @@ impl App {
         let state = AppState {
             accounts: Accounts::new(store.clone(), tokens.clone()),
             todos: TodoService::new(store.clone(), events.clone(), locks.clone()),
-            chats: ChatService::new(store.clone(), store.clone(), events.clone(), locks.clone()),
-            presence: Presence::new(
-                Arc::new(MemoryPresence::new()),
-                locks,
-                store.clone(),
-                events.clone(),
-            ),
+            chats: ChatService::new(store.clone(), store.clone(), events.clone(), locks.clone())
+                .with_presence(online.clone()),
+            presence: Presence::new(online, locks, store.clone(), events.clone()),
             calls: calls.clone(),
             signalling: Signalling::new(
                 Arc::new(MemoryRooms::new()),

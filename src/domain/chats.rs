@@ -11,7 +11,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use crate::ports::{ChatStore, Locks, Publisher, StateError, StoreError, UserStore};
+use crate::ports::{ChatStore, Locks, PresenceState, Publisher, StateError, StoreError, UserStore};
 use crate::wire::app::{AppEvent, Typing};
 use crate::wire::{Chat, ChatId, Message, MessageId, UserId};
 
@@ -68,6 +68,7 @@ pub struct ChatService {
     users: Arc<dyn UserStore>,
     publisher: Arc<dyn Publisher>,
     locks: Arc<dyn Locks>,
+    presence: Option<Arc<dyn PresenceState>>,
 }
 
 /// Trim and check a message text: 1-4000 characters.
@@ -96,6 +97,32 @@ impl ChatService {
             users,
             publisher,
             locks,
+            presence: None,
+        }
+    }
+
+    /// Mark participants online from `presence` (the sockets on `/`).
+    pub fn with_presence(mut self, presence: Arc<dyn PresenceState>) -> Self {
+        self.presence = Some(presence);
+        self
+    }
+
+    /// Set each participant's `online` from the presence state.
+    async fn mark_online(&self, chats: &mut [Chat]) {
+        let Some(presence) = &self.presence else {
+            return;
+        };
+        let mut known: std::collections::HashMap<UserId, bool> = std::collections::HashMap::new();
+        for chat in chats.iter_mut() {
+            for p in &mut chat.participants {
+                if let Some(&on) = known.get(&p.id) {
+                    p.online = on;
+                    continue;
+                }
+                let on = presence.sockets(&p.id).await.is_ok_and(|n| n > 0);
+                known.insert(p.id.clone(), on);
+                p.online = on;
+            }
         }
     }
 
@@ -154,6 +181,8 @@ impl ChatService {
             }
             Err(e) => return Err(e.into()),
         };
+        let mut chat = chat;
+        self.mark_online(std::slice::from_mut(&mut chat)).await;
         let to: Vec<UserId> = chat.participants.iter().map(|u| u.id.clone()).collect();
         self.publisher
             .to_users(&to, &AppEvent::ChatCreated(chat.clone()))
@@ -163,7 +192,9 @@ impl ChatService {
 
     /// The caller's chats, most recent activity first.
     pub async fn list(&self, user: &UserId) -> Result<Vec<Chat>, ChatError> {
-        Ok(self.chats.chats_of(user, None).await?)
+        let mut chats = self.chats.chats_of(user, None).await?;
+        self.mark_online(&mut chats).await;
+        Ok(chats)
     }
 
     /// True when `user` takes part in `chat`.

@@ -64,6 +64,23 @@ impl Presence {
         self.sockets(user).await > 0
     }
 
+    /// The users who share a chat with `user` and are online now
+    /// (`presence:list`).
+    pub async fn snapshot(&self, user: &UserId) -> Result<Vec<UserId>, StateError> {
+        let contacts = self
+            .chats
+            .chat_contacts(user)
+            .await
+            .map_err(|e| StateError(format!("contacts lookup: {e}")))?;
+        let mut online = Vec::new();
+        for c in contacts {
+            if self.state.sockets(&c).await? > 0 {
+                online.push(c);
+            }
+        }
+        Ok(online)
+    }
+
     /// Publish `user`'s state to the users sharing a chat, if it changed
     /// since the last announcement.
     pub async fn announce(&self, user: &UserId) {

@@ -14,7 +14,7 @@ use crate::domain::chats::{ChatError, ChatService};
 use crate::domain::presence::Presence;
 use crate::wire::ChatId;
 use crate::wire::app::{
-    ChatAck, ChatRef, JOINED_MESSAGE, Joined, MessageAck, MessageSend, TypingRequest,
+    ChatAck, ChatRef, JOINED_MESSAGE, Joined, MessageAck, MessageSend, PresenceList, TypingRequest,
 };
 use crate::wire::events;
 
@@ -48,6 +48,7 @@ pub async fn setup<A: Adapter>(s: SocketRef<A>) -> Result<(), Refused> {
     dispatch::on(&s, events::CHAT_LEAVE, AppDialect, on_chat_leave::<A>);
     dispatch::on(&s, events::MESSAGE_SEND, AppDialect, on_message_send::<A>);
     dispatch::on(&s, events::TYPING, AppDialect, on_typing::<A>);
+    dispatch::on(&s, events::PRESENCE_LIST, AppDialect, on_presence_list::<A>);
     super::expiry::register(&s, AppDialect);
     s.on_disconnect(on_disconnect::<A>);
     Ok(())
@@ -80,6 +81,21 @@ async fn on_join<A: Adapter>(
     };
     ctx.emit(events::JOINED, &msg);
     Ok(Ack(msg))
+}
+
+async fn on_presence_list<A: Adapter>(
+    ctx: Ctx<A>,
+    presence: Presence,
+    _: IgnoredAny,
+) -> Result<Ack<PresenceList>, EventError> {
+    let online = presence.snapshot(&ctx.caller.user.id).await.map_err(|e| {
+        tracing::error!(error = %e, "presence snapshot failed");
+        EventError::new("internal error", "try again later")
+    })?;
+    Ok(Ack(PresenceList {
+        success: true,
+        online,
+    }))
 }
 
 /// Answer for a chat the caller is not in: `{success: false, error:

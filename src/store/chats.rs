@@ -9,7 +9,7 @@ use super::users::UserRow;
 use super::{Db, StoreError, is_foreign_key_violation, now};
 use crate::ports::ChatStore;
 use crate::wire::models::MessageKind;
-use crate::wire::{Chat, ChatId, Message, MessageId, UserId, UserRef, UserSummary};
+use crate::wire::{Chat, ChatId, ChatMember, Message, MessageId, UserId, UserRef, UserSummary};
 
 #[derive(FromRow)]
 struct MessageRow {
@@ -131,7 +131,7 @@ impl ChatStore for Db {
             Ok(()) => Ok(Chat {
                 id: ChatId::new(id),
                 name: name.map(str::to_owned),
-                participants,
+                participants: participants.into_iter().map(Into::into).collect(),
                 created_at: at,
                 last_message: None,
                 unread_count: 0,
@@ -178,9 +178,12 @@ impl ChatStore for Db {
         .bind(chat_id)
         .fetch_all(self.pool())
         .await?;
-        let mut by_chat: HashMap<String, Vec<UserSummary>> = HashMap::new();
+        let mut by_chat: HashMap<String, Vec<ChatMember>> = HashMap::new();
         for p in participants {
-            by_chat.entry(p.chat_id).or_default().push(p.user.into());
+            by_chat
+                .entry(p.chat_id)
+                .or_default()
+                .push(UserSummary::from(p.user).into());
         }
         Ok(rows
             .into_iter()

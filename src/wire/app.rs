@@ -61,6 +61,17 @@ pub struct PresenceUpdate {
     pub online: bool,
 }
 
+/// Ack of `presence:list`.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[ts(rename = "PresenceList")]
+pub struct PresenceList {
+    /// Always true.
+    #[ts(skip)]
+    pub success: bool,
+    /// The users sharing a chat with the caller who are online now.
+    pub online: Vec<UserId>,
+}
+
 /// `joined` payload (also the ack of `join`).
 #[derive(Debug, Clone, Serialize, Deserialize, TS)]
 #[ts(rename = "JoinedPayload")]

@@ -27,6 +27,8 @@ pub const MESSAGE_SEND: &str = "message:send";
 pub const MESSAGE_NEW: &str = "message:new";
 /// Both ways: typing indicator.
 pub const TYPING: &str = "typing";
+/// Client -> server: who of my chat contacts is online now.
+pub const PRESENCE_LIST: &str = "presence:list";
 /// Server -> client: a user came online or went offline.
 pub const PRESENCE_UPDATE: &str = "presence:update";
 /// Server -> client: an event without ack failed.

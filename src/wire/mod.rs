@@ -17,7 +17,7 @@ pub mod ts;
 pub mod webrtc;
 
 pub use ids::{CallId, ChatId, MessageId, PeerId, RoomId, TodoId, UserId};
-pub use models::{Chat, Message, Priority, Todo, UserRef, UserSummary};
+pub use models::{Chat, ChatMember, Message, Priority, Todo, UserRef, UserSummary};
 
 /// The current time as stored and sent: RFC 3339 UTC with milliseconds
 /// (`2025-09-30T10:00:00.000Z`).

@@ -29,6 +29,31 @@ impl UserSummary {
     }
 }
 
+/// A chat participant: the user, and whether they have a socket on `/`
+/// right now (when the chat list or `chat:created` was made).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ChatMember {
+    /// UUID.
+    pub id: UserId,
+    /// Display name.
+    pub username: String,
+    /// E-mail (lower-cased).
+    pub email: String,
+    /// Online on `/` now.
+    pub online: bool,
+}
+
+impl From<UserSummary> for ChatMember {
+    fn from(u: UserSummary) -> Self {
+        ChatMember {
+            id: u.id,
+            username: u.username,
+            email: u.email,
+            online: false,
+        }
+    }
+}
+
 /// `{id, username}`: a message's sender, a relay's `fromUser`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[ts(rename = "MessageSender")]
@@ -133,8 +158,8 @@ pub struct Chat {
     pub id: ChatId,
     /// Optional name.
     pub name: Option<String>,
-    /// Every participant, the viewer included.
-    pub participants: Vec<UserSummary>,
+    /// Every participant, the viewer included, with their presence.
+    pub participants: Vec<ChatMember>,
     /// RFC 3339 UTC with milliseconds.
     pub created_at: String,
     /// The newest message, if any.

@@ -7,7 +7,7 @@
 use ts_rs::{Config, TS};
 
 use super::app::{
-    ChatRef, Joined, MessageSend, PresenceUpdate, TodoDeleted, Typing, TypingRequest,
+    ChatRef, Joined, MessageSend, PresenceList, PresenceUpdate, TodoDeleted, Typing, TypingRequest,
 };
 use super::calls::{
     AcceptOk, AnsweredElsewhere, CallAccepted, CallCancelled, CallEnded, CallIncoming, CallInvite,
@@ -19,7 +19,7 @@ use super::http::{
     NewTodo, RegisterBody, TodoPatch,
 };
 use super::ids::{CallId, ChatId, MessageId, PeerId, RoomId, TodoId, UserId};
-use super::models::{Chat, Message, MessageKind, Priority, Todo, UserRef, UserSummary};
+use super::models::{Chat, ChatMember, Message, MessageKind, Priority, Todo, UserRef, UserSummary};
 use super::webrtc::{
     CandidateIn, CandidateOut, IceCandidate, LeaveReason, PeerInfo, PeerJoined, PeerLeft, Pong,
     RoomJoined, RoomRequest, SdpIn, SdpOut, SessionDescription,
@@ -69,6 +69,7 @@ export interface AppClientToServer {
   'chat:leave': (p: ChatRef, ack: (r: Ack<{ message: string }>) => void) => void
   'message:send': (p: MessageSend, ack: (r: Ack<{ message: Message }>) => void) => void
   typing: (p: TypingIn) => void
+  'presence:list': (ack: (r: Ack<PresenceList>) => void) => void
   'auth:refresh': (p: { token: string }, ack: (r: Ack<{ exp: number }>) => void) => void
 }
 
@@ -158,6 +159,7 @@ pub fn contract() -> String {
     decl::<UserRef>(&cfg, &mut out);
     decl::<MessageKind>(&cfg, &mut out);
     decl::<Message>(&cfg, &mut out);
+    decl::<ChatMember>(&cfg, &mut out);
     decl::<Chat>(&cfg, &mut out);
     decl::<CreateChat>(&cfg, &mut out);
     decl::<IceServer>(&cfg, &mut out);
@@ -176,6 +178,7 @@ pub fn contract() -> String {
     decl::<TypingRequest>(&cfg, &mut out);
     decl::<Typing>(&cfg, &mut out);
     decl::<PresenceUpdate>(&cfg, &mut out);
+    decl::<PresenceList>(&cfg, &mut out);
     decl::<TodoDeleted>(&cfg, &mut out);
     decl::<ErrorEvent>(&cfg, &mut out);
     out.push_str(

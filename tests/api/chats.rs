@@ -31,6 +31,16 @@ async fn create_chat(app: &TestApp, token: &str, others: &[&Value]) -> Value {
     chat
 }
 
+/// A chat list with the participants' `online` flags taken out.
+fn without_presence(mut list: Value) -> Value {
+    for chat in list.as_array_mut().into_iter().flatten() {
+        for p in chat["participants"].as_array_mut().into_iter().flatten() {
+            p.as_object_mut().map(|o| o.remove("online"));
+        }
+    }
+    list
+}
+
 fn chat_in<'a>(list: &'a Value, id: &Value) -> &'a Value {
     list.as_array()
         .and_then(|l| l.iter().find(|c| &c["id"] == id))
@@ -81,7 +91,19 @@ async fn create_chat_validates_and_notifies_participants_only() {
         .await;
     assert_eq!(st, 201, "{chat}");
     assert_eq!(chat["name"], "Team");
-    assert_eq!(chat["participants"], json!([alice, bob]));
+    // The participants as users, each with their presence.
+    let members: Vec<Value> = chat["participants"]
+        .as_array()
+        .expect("participants")
+        .iter()
+        .map(|p| {
+            assert!(p["online"].is_boolean(), "{p}");
+            let mut u = p.clone();
+            u.as_object_mut().map(|o| o.remove("online"));
+            u
+        })
+        .collect();
+    assert_eq!(members, vec![alice.clone(), bob.clone()]);
     assert_eq!(chat["lastMessage"], Value::Null);
     assert_eq!(chat["unreadCount"], 0);
 
@@ -630,13 +652,14 @@ async fn chats_messages_and_unread_counts_survive_a_restart() {
         c.secret.jwt_secret = Some(secret);
     })
     .await;
+    // Presence is live state: who is online differs after the restart.
     assert_eq!(
-        app.request(&ta, Method::GET, "/chats", None).await.1,
-        chats_a
+        without_presence(app.request(&ta, Method::GET, "/chats", None).await.1),
+        without_presence(chats_a)
     );
     assert_eq!(
-        app.request(&tb, Method::GET, "/chats", None).await.1,
-        chats_b
+        without_presence(app.request(&tb, Method::GET, "/chats", None).await.1),
+        without_presence(chats_b)
     );
     assert_eq!(
         app.request(&tb, Method::GET, &format!("/chats/{id}/messages"), None)
@@ -662,4 +685,73 @@ async fn chats_messages_and_unread_counts_survive_a_restart() {
     assert_eq!(texts, ["m0", "m1", "m2", "after"]);
     app.stop().await;
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `presence:list` names the contacts online now, and only contacts;
+/// `GET /chats` and `chat:created` mark each participant's presence.
+#[tokio::test]
+async fn presence_snapshot_lists_online_contacts_only() {
+    let app = spawn_app().await;
+    let (ta, _) = app.register("alice").await;
+    let (tb, bob) = app.register("bobby").await;
+    let (tc, carol) = app.register("carol").await;
+    let (_, dave) = app.register("dave1").await;
+    let (te, erin) = app.register("erin1").await;
+    // Carol shares no chat with alice; dave is in one but offline.
+    create_chat(&app, &ta, &[&bob, &dave]).await;
+    create_chat(&app, &tc, &[&erin]).await;
+    let mut a = connect_ok(&app.base, "/", &ta).await;
+    let _b = connect_ok(&app.base, "/", &tb).await;
+    let _c = connect_ok(&app.base, "/", &tc).await;
+    let _e = connect_ok(&app.base, "/", &te).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !app.is_online(bob["id"].as_str().unwrap_or_default()).await {
+        assert!(std::time::Instant::now() < deadline, "bob never online");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let snap = a.call("presence:list", Value::Null).await;
+    assert_eq!(snap["success"], true, "{snap}");
+    assert_eq!(
+        snap["online"],
+        json!([bob["id"]]),
+        "contacts online, nobody else"
+    );
+
+    let (_, list) = app.request(&ta, Method::GET, "/chats", None).await;
+    let members = &list[0]["participants"];
+    let online = |u: &Value| {
+        members
+            .as_array()
+            .and_then(|m| m.iter().find(|p| p["id"] == u["id"]))
+            .map(|p| p["online"].clone())
+    };
+    assert_eq!(online(&bob), Some(json!(true)));
+    assert_eq!(online(&dave), Some(json!(false)));
+
+    // A new chat tells its participants who is online in it.
+    let chat = create_chat(&app, &ta, &[&carol]).await;
+    let created = a.recv("chat:created").await;
+    assert_eq!(created["id"], chat["id"]);
+    let carol_in = created["participants"]
+        .as_array()
+        .and_then(|m| m.iter().find(|p| p["id"] == carol["id"]))
+        .map(|p| p["online"].clone());
+    assert_eq!(carol_in, Some(json!(true)));
+    // Now carol is a contact: she appears in the snapshot.
+    let snap = a.call("presence:list", Value::Null).await;
+    let mut got: Vec<String> = snap["online"]
+        .as_array()
+        .map(|v| {
+            v.iter()
+                .filter_map(|x| x.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    got.sort();
+    let mut want = vec![
+        bob["id"].as_str().unwrap_or_default().to_owned(),
+        carol["id"].as_str().unwrap_or_default().to_owned(),
+    ];
+    want.sort();
+    assert_eq!(got, want);
 }

@@ -193,6 +193,24 @@ type: MessageKind,
  */
 createdAt: string, };
 
+export type ChatMember = { 
+/**
+ * UUID.
+ */
+id: UserId, 
+/**
+ * Display name.
+ */
+username: string, 
+/**
+ * E-mail (lower-cased).
+ */
+email: string, 
+/**
+ * Online on `/` now.
+ */
+online: boolean, };
+
 export type Chat = { 
 /**
  * UUID.
@@ -203,9 +221,9 @@ id: ChatId,
  */
 name: string | null, 
 /**
- * Every participant, the viewer included.
+ * Every participant, the viewer included, with their presence.
  */
-participants: Array<User>, 
+participants: Array<ChatMember>, 
 /**
  * RFC 3339 UTC with milliseconds.
  */
@@ -384,6 +402,12 @@ userId: UserId,
  * Online now?
  */
 online: boolean, };
+
+export type PresenceList = { 
+/**
+ * The users sharing a chat with the caller who are online now.
+ */
+online: Array<UserId>, };
 
 export type TodoDeleted = { 
 /**
@@ -763,6 +787,7 @@ export interface AppClientToServer {
   'chat:leave': (p: ChatRef, ack: (r: Ack<{ message: string }>) => void) => void
   'message:send': (p: MessageSend, ack: (r: Ack<{ message: Message }>) => void) => void
   typing: (p: TypingIn) => void
+  'presence:list': (ack: (r: Ack<PresenceList>) => void) => void
   'auth:refresh': (p: { token: string }, ack: (r: Ack<{ exp: number }>) => void) => void
 }
 

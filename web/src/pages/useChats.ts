@@ -46,15 +46,42 @@ export function useChats(socket: AppSocket | null, me: User): ChatsStore {
       .chats()
       .then((list) => {
         setChats([...list].sort(byActivity))
+        // The list says who was online when it was made: presence from the first render.
+        setOnline((o) => {
+          const next = { ...o }
+          for (const c of list) for (const p of c.participants) if (p.id !== me.id) next[p.id] = p.online
+          return next
+        })
         setLoaded(true)
         setError(null)
       })
       .catch((e) => setError(errorText(e)))
-  }, [])
+  }, [me.id])
 
   useEffect(() => {
     reload()
   }, [reload])
+
+  // On every (re)connect, who of my contacts is online now.
+  useEffect(() => {
+    if (!socket) return
+    const ask = () =>
+      socket.emit('presence:list', (r) => {
+        if (!r || r.success !== true) return
+        const on = new Set(r.online)
+        setOnline((o) => {
+          const next: Record<string, boolean> = {}
+          for (const id of Object.keys(o)) next[id] = on.has(id)
+          for (const id of on) next[id] = true
+          return next
+        })
+      })
+    socket.on('connect', ask)
+    if (socket.connected) ask()
+    return () => {
+      socket.off('connect', ask)
+    }
+  }, [socket])
 
   useEffect(() => {
     if (!socket) return
@@ -73,7 +100,14 @@ export function useChats(socket: AppSocket | null, me: User): ChatsStore {
     api.markRead(chatId).catch(() => {})
   }, [])
 
-  useSocketEvent(socket, 'chat:created', (c) => upsert(c))
+  useSocketEvent(socket, 'chat:created', (c) => {
+    upsert(c)
+    setOnline((o) => {
+      const next = { ...o }
+      for (const p of c.participants) if (p.id !== me.id) next[p.id] = p.online
+      return next
+    })
+  })
 
   useSocketEvent(socket, 'message:new', (m: Message) => {
     const known = current.current.some((c) => c.id === m.chatId)
