@@ -30,7 +30,7 @@ use socketioxide_core::Value;
 use super::log_gate;
 use super::rate::Verdict;
 use super::sequencer::Ticket;
-use super::session::{Caller, caller, event_limit, sequencer};
+use super::session::{Caller, caller, sequencer, session};
 use crate::telemetry::{self, Refusal};
 use crate::wire::events;
 use crate::wire::http::ErrorEvent;
@@ -274,10 +274,10 @@ pub fn success() -> Ack<Success> {
 /// answered `rate_limited` (out of turn: it is not handled at all), and a
 /// socket over its limit for too long is disconnected.
 fn admitted<A: Adapter>(socket: &SocketRef<A>, reply: &Reply<A>) -> bool {
-    let Some(limit) = event_limit(socket) else {
+    let Some(session) = session(socket) else {
         return true;
     };
-    match limit.check() {
+    match session.limit.check() {
         Verdict::Allowed => true,
         Verdict::Refused {
             retry_after_ms,

@@ -150,10 +150,10 @@ async fn on_refresh<A: Adapter>(
     if claims.sub != ctx.caller.user.id.as_str() {
         return Err(unauthorized("the token belongs to another user".into()));
     }
-    let Some(expiry) = ctx.socket.extensions.get::<Arc<Expiry>>() else {
+    let Some(session) = super::session::session(&ctx.socket) else {
         return Err(unauthorized("no session".into()));
     };
-    expiry.set(claims.exp);
+    session.expiry.set(claims.exp);
     Ok(Ack(Refreshed {
         success: true,
         exp: claims.exp,

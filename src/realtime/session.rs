@@ -63,26 +63,40 @@ pub enum Refused {
 #[derive(Debug, Default)]
 pub struct Gone(AtomicBool);
 
-/// The socket's user (set by the handshake before any handler runs).
-pub fn caller<A: Adapter>(s: &Socket<A>) -> Option<Arc<Caller>> {
-    s.extensions.get::<Arc<Caller>>()
+/// Everything a socket carries, in one extension (one allocation and one
+/// map entry per socket instead of one per piece).
+#[derive(Debug)]
+pub struct Session {
+    /// Who the socket belongs to.
+    pub caller: Arc<Caller>,
+    /// The socket's event order.
+    pub sequencer: Arc<Sequencer>,
+    /// The token's expiry timer.
+    pub expiry: Arc<Expiry>,
+    /// The event rate limit.
+    pub limit: EventLimit,
+    gone: Gone,
+    seat: Seat,
 }
 
-/// The socket's event rate limit.
-pub fn event_limit<A: Adapter>(s: &Socket<A>) -> Option<Arc<EventLimit>> {
-    s.extensions.get::<Arc<EventLimit>>()
+/// The socket's session (set by the handshake before any handler runs).
+pub fn session<A: Adapter>(s: &Socket<A>) -> Option<Arc<Session>> {
+    s.extensions.get::<Arc<Session>>()
+}
+
+/// The socket's user (set by the handshake before any handler runs).
+pub fn caller<A: Adapter>(s: &Socket<A>) -> Option<Arc<Caller>> {
+    session(s).map(|x| x.caller.clone())
 }
 
 /// True when the socket was disconnected because its token expired.
 pub fn expired<A: Adapter>(s: &Socket<A>) -> bool {
-    s.extensions
-        .get::<Arc<Expiry>>()
-        .is_some_and(|e| e.expired())
+    session(s).is_some_and(|x| x.expiry.expired())
 }
 
 /// The socket's event order.
 pub fn sequencer<A: Adapter>(s: &Socket<A>) -> Option<Arc<Sequencer>> {
-    s.extensions.get::<Arc<Sequencer>>()
+    session(s).map(|x| x.sequencer.clone())
 }
 
 /// True once the socket's disconnect handler has started. A handler that
@@ -90,9 +104,7 @@ pub fn sequencer<A: Adapter>(s: &Socket<A>) -> Option<Arc<Sequencer>> {
 /// disconnect handler sets the flag before cleaning up, so one of the two
 /// always sees the other's work.
 pub fn is_gone<A: Adapter>(s: &Socket<A>) -> bool {
-    s.extensions
-        .get::<Arc<Gone>>()
-        .is_some_and(|g| g.0.load(Ordering::SeqCst))
+    session(s).is_some_and(|x| x.gone.0.load(Ordering::SeqCst))
 }
 
 /// Authenticate the handshake: token from `auth.token`, query `token`,
@@ -118,15 +130,17 @@ pub async fn authenticate<A: Adapter>(
                 telemetry::refused(Refusal::Caps);
                 tracing::info!(user_id = %user.id, socket_id = %s.id, ns = s.ns(), reason = %e, "connection refused");
             })?;
-            s.extensions.insert(Arc::new(seat));
-            s.extensions.insert(Arc::new(quota.limiter()));
-            s.extensions.insert(Expiry::new(claims.exp));
-            s.extensions.insert(Arc::new(Caller {
-                user_ref: user.as_ref(),
-                user,
+            s.extensions.insert(Arc::new(Session {
+                caller: Arc::new(Caller {
+                    user_ref: user.as_ref(),
+                    user,
+                }),
+                sequencer: Arc::new(Sequencer::new()),
+                expiry: Expiry::new(claims.exp),
+                limit: quota.limiter(),
+                gone: Gone::default(),
+                seat,
             }));
-            s.extensions.insert(Arc::new(Sequencer::new()));
-            s.extensions.insert(Arc::new(Gone::default()));
             Ok(())
         }
         Err(e) => {
@@ -152,25 +166,18 @@ pub fn admit<A: Adapter>(s: &SocketRef<A>) -> Result<Arc<Caller>, Refused> {
 /// marked connected): let the socket's queued events run, start the token
 /// expiry timer.
 pub fn opened<A: Adapter>(s: &SocketRef<A>) {
-    if let Some(seq) = sequencer(s) {
-        seq.open();
-    }
+    let Some(x) = session(s) else { return };
+    x.sequencer.open();
     // After CONNECT went out, so an `auth:expiring` due at once follows it.
-    if let Some(e) = s.extensions.get::<Arc<Expiry>>() {
-        expiry::watch(s, e);
-    }
+    expiry::watch(s, x.expiry.clone());
 }
 
 /// Start of every disconnect handler: mark the socket gone, log the line.
 pub fn departed<A: Adapter>(s: &Socket<A>, reason: &dyn std::fmt::Debug) {
-    if let Some(g) = s.extensions.get::<Arc<Gone>>() {
-        g.0.store(true, Ordering::SeqCst);
-    }
-    if let Some(seat) = s.extensions.get::<Arc<Seat>>() {
-        seat.release();
-    }
-    if let Some(e) = s.extensions.get::<Arc<Expiry>>() {
-        e.stop();
+    if let Some(x) = session(s) {
+        x.gone.0.store(true, Ordering::SeqCst);
+        x.seat.release();
+        x.expiry.stop();
     }
     log_disconnect(s, reason);
 }
