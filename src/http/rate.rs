@@ -4,11 +4,9 @@
 //! hashed or checked.
 
 use std::net::IpAddr;
-use std::num::NonZeroU32;
-use std::time::Duration;
 
 use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use governor::{DefaultKeyedRateLimiter, RateLimiter};
 
 use super::error::ApiError;
 use crate::config::Rate;
@@ -44,11 +42,7 @@ pub struct AuthLimits {
 impl AuthLimits {
     /// `rate` for each IP and each e-mail.
     pub fn new(rate: Rate) -> Self {
-        let one = NonZeroU32::MIN;
-        let per = (rate.period / rate.count.max(1)).max(Duration::from_nanos(1));
-        let quota = Quota::with_period(per)
-            .unwrap_or_else(|| Quota::per_minute(one))
-            .allow_burst(NonZeroU32::new(rate.burst).unwrap_or(one));
+        let quota = rate.quota();
         Self {
             by_ip: RateLimiter::keyed(quota),
             by_email: RateLimiter::keyed(quota),

@@ -3,7 +3,6 @@
 //! not handled: it is answered `rate_limited` with `retryAfterMs`. A socket
 //! that stays over the limit for [`OVER_LIMIT_GRACE`] is disconnected.
 
-use std::num::NonZeroU32;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -25,12 +24,7 @@ pub struct EventQuota(Quota);
 impl EventQuota {
     /// From the configured rate.
     pub fn new(rate: Rate) -> Self {
-        let one = NonZeroU32::MIN;
-        let per = (rate.period / rate.count.max(1)).max(Duration::from_nanos(1));
-        let quota = Quota::with_period(per)
-            .unwrap_or_else(|| Quota::per_second(one))
-            .allow_burst(NonZeroU32::new(rate.burst).unwrap_or(one));
-        Self(quota)
+        Self(rate.quota())
     }
 
     /// A fresh bucket for one socket.

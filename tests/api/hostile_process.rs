@@ -29,6 +29,11 @@ impl Drop for Server {
 }
 
 async fn start(env: &[(&str, &str)], port: u16, secret: &str) -> Server {
+    start_with(env, port, secret, Stdio::null()).await
+}
+
+/// As [`start`], with the server's stdout going to `stdout`.
+async fn start_with(env: &[(&str, &str)], port: u16, secret: &str, stdout: Stdio) -> Server {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_switchboard"));
     cmd.args(["serve", "--host", "127.0.0.1", "--port", &port.to_string()])
         .env("JWT_SECRET", secret)
@@ -36,7 +41,7 @@ async fn start(env: &[(&str, &str)], port: u16, secret: &str) -> Server {
         .env("AUTH_RATE_LIMIT", "100000/min")
         .env("STUN_URLS", "")
         .env("WEB_DIR", "/nonexistent")
-        .stdout(Stdio::null())
+        .stdout(stdout)
         .stderr(Stdio::null());
     for (k, v) in env {
         cmd.env(k, v);
@@ -362,31 +367,13 @@ async fn a_flood_of_large_sdps_to_a_reading_peer_keeps_memory_bounded() {
 #[tokio::test]
 async fn json_logs_are_one_object_per_line_without_tokens_or_colours() {
     let secret = "log-test-secret";
-    let port = free_port();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_switchboard"));
-    cmd.args(["serve", "--host", "127.0.0.1", "--port", &port.to_string()])
-        .env("JWT_SECRET", secret)
-        .env("LOG_FORMAT", "json")
-        .env("RUST_LOG", "info")
-        .env("DATABASE_URL", "sqlite::memory:")
-        .env("STUN_URLS", "")
-        .env("WEB_DIR", "/nonexistent")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null());
-    let mut child = cmd.spawn().expect("spawn");
-    let stdout = child.stdout.take().expect("stdout");
-    let server = Server {
-        child,
-        base: format!("http://127.0.0.1:{port}"),
-    };
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !reqwest::get(format!("{}/health", server.base))
-        .await
-        .is_ok_and(|r| r.status() == 200)
-    {
-        assert!(Instant::now() < deadline, "server did not start");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let env = [
+        ("LOG_FORMAT", "json"),
+        ("RUST_LOG", "info"),
+        ("DATABASE_URL", "sqlite::memory:"),
+    ];
+    let mut server = start_with(&env, free_port(), secret, Stdio::piped()).await;
+    let stdout = server.child.stdout.take().expect("stdout");
     let good = token(secret, "logger");
     let c = connect_ok(&server.base, "/webrtc", &good).await;
     c.close();

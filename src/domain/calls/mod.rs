@@ -510,7 +510,16 @@ impl Calls {
         reason: CancelReason,
     ) -> Result<(), CallError> {
         call.cancelled = call.answered_at.is_none();
-        let ringing = rules::ringing(&call);
+        self.cancel_ringing(&mut call, reason).await;
+        self.settle(call).await
+    }
+
+    /// Every invitee still ringing stops (`call:cancelled` with `reason`).
+    async fn cancel_ringing(&self, call: &mut LiveCall, reason: CancelReason) {
+        let ringing = rules::ringing(call);
+        if ringing.is_empty() {
+            return;
+        }
         for v in call
             .invitees
             .iter_mut()
@@ -523,7 +532,6 @@ impl Calls {
             reason,
         });
         self.p.publisher.to_devices(&ringing, None, &event).await;
-        self.settle(call).await
     }
 
     /// Store the call, or end it when its rules say so.
@@ -532,21 +540,8 @@ impl Calls {
             return self.save(&call).await;
         }
         let mut call = call;
-        let ringing = rules::ringing(&call);
-        if !ringing.is_empty() {
-            for v in call
-                .invitees
-                .iter_mut()
-                .filter(|v| v.state == InviteeState::Ringing)
-            {
-                v.state = InviteeState::Cancelled;
-            }
-            let event = CallEvent::Cancelled(CallCancelled {
-                call_id: call.id.clone(),
-                reason: CancelReason::Cancelled,
-            });
-            self.p.publisher.to_devices(&ringing, None, &event).await;
-        }
+        self.cancel_ringing(&mut call, CancelReason::Cancelled)
+            .await;
         self.p.state.release(&call.caller.id, &call.id).await?;
         for v in &call.invitees {
             self.p.state.release(&v.user.id, &call.id).await?;
