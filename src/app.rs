@@ -23,10 +23,10 @@ use crate::domain::calls::{CallPorts, Calls};
 use crate::domain::chats::ChatService;
 use crate::domain::identity::TokenService;
 use crate::domain::presence::Presence;
-use crate::domain::signalling::Signalling;
+use crate::domain::signalling::{ResumeConfig, Signalling};
 use crate::domain::todos::TodoService;
 use crate::http::origin::{self, OriginPolicy};
-use crate::memory::{KeyedLocks, MemoryCalls, MemoryPresence, MemoryRooms};
+use crate::memory::{KeyedLocks, MemoryCalls, MemoryPresence, MemoryRooms, MemorySlots};
 use crate::ports::{Locks, Publisher};
 use crate::realtime::publisher::SocketIoPublisher;
 use crate::realtime::webrtc_ns::WebrtcState;
@@ -110,7 +110,7 @@ impl App {
             todos: TodoService::new(store.clone(), events.clone(), locks.clone()),
             chats: ChatService::new(store.clone(), store.clone(), events.clone(), locks.clone())
                 .with_presence(online.clone()),
-            presence: Presence::new(online, locks, store.clone(), events.clone()),
+            presence: Presence::new(online, locks.clone(), store.clone(), events.clone()),
             calls: calls.clone(),
             signalling: Signalling::new(
                 Arc::new(MemoryRooms::new()),
@@ -119,7 +119,12 @@ impl App {
                 config.room_max_peers,
             )
             .with_calls(calls)
-            .with_max_rooms(config.max_rooms_per_socket),
+            .with_max_rooms(config.max_rooms_per_socket)
+            .with_resume(ResumeConfig {
+                slots: Arc::new(MemorySlots::new()),
+                locks: locks.clone(),
+                window: config.resume_window,
+            }),
             origins: OriginPolicy::new(&config.cors_origins),
             auth_limits: Arc::new(crate::http::rate::AuthLimits::new(config.auth_rate_limit)),
             ice: Arc::new(ice),

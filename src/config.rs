@@ -51,6 +51,9 @@ pub struct Config {
     /// How long a client may take to send a request's headers.
     #[arg(long, env = "HTTP_HEADER_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
     pub http_header_timeout: Duration,
+    /// How long a resumable room slot is held after its socket drops, e.g. `15s`.
+    #[arg(long, env = "RESUME_WINDOW", default_value = "15s", value_parser = parse_duration)]
+    pub resume_window: Duration,
     /// How long a call invitation rings before it times out, e.g. `30s`.
     #[arg(long, env = "CALL_RING_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
     pub call_ring_timeout: Duration,
@@ -235,6 +238,7 @@ impl Config {
             cors_origins: DEFAULT_CORS_ORIGINS.split(',').map(str::to_owned).collect(),
             room_max_peers: 16,
             call_ring_timeout: Duration::from_secs(30),
+            resume_window: Duration::from_secs(15),
             max_rooms_per_socket: 32,
             max_sockets_per_user: 32,
             rate_limit_events: Rate::per_second(200, 400),

@@ -1,13 +1,15 @@
 //! In-process implementations of the state ports, for a single node (the
 //! zero-config default): [`MemoryRooms`], [`MemoryPresence`], [`MemoryCalls`],
-//! [`KeyedLocks`].
+//! [`MemorySlots`], [`KeyedLocks`].
 
 pub mod calls;
 pub mod locks;
 pub mod presence;
 pub mod rooms;
+pub mod slots;
 
 pub use calls::MemoryCalls;
 pub use locks::KeyedLocks;
 pub use presence::MemoryPresence;
 pub use rooms::MemoryRooms;
+pub use slots::MemorySlots;

@@ -124,6 +124,43 @@ impl RoomState for MemoryRooms {
         Ok(self.lock().rooms.get(room).cloned().unwrap_or_default())
     }
 
+    async fn replace(
+        &self,
+        room: &RoomId,
+        old: &PeerId,
+        new: PeerInfo,
+    ) -> Result<Option<Vec<PeerInfo>>, StateError> {
+        let mut st = self.lock();
+        let Some(members) = st.rooms.get_mut(room) else {
+            return Ok(None);
+        };
+        let Some(idx) = members.iter().position(|p| &p.peer_id == old) else {
+            return Ok(None);
+        };
+        let new_id = new.peer_id.clone();
+        let already = members.iter().any(|p| p.peer_id == new_id);
+        if already {
+            members.remove(idx);
+        } else {
+            members[idx] = new;
+        }
+        let others: Vec<PeerInfo> = members
+            .iter()
+            .filter(|p| p.peer_id != new_id)
+            .cloned()
+            .collect();
+        if let Some(rs) = st.peers.get_mut(old) {
+            rs.retain(|r| r != room);
+            if rs.is_empty() {
+                st.peers.remove(old);
+            }
+        }
+        if !already {
+            st.peers.entry(new_id).or_default().push(room.clone());
+        }
+        Ok(Some(others))
+    }
+
     async fn room_count(&self) -> Result<usize, StateError> {
         Ok(self.lock().rooms.len())
     }

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use super::{
     CallState, InviteeState, JoinError, LiveCall, LiveInvitee, Locks, PresenceState, RoomState,
+    Slot, SlotState,
 };
 use crate::wire::calls::CallKind;
 use crate::wire::webrtc::PeerInfo;
@@ -96,6 +97,51 @@ pub async fn rooms<R: RoomState + 'static>(make: impl Fn() -> Arc<R>) {
         rooms.join(&r, a.clone(), 0).await,
         Err(JoinError::Full(0))
     ));
+
+    // A replaced peer keeps its place; the newcomer takes its rooms.
+    let rooms = make();
+    let r = room("swap");
+    let d = peer("d");
+    rooms.join(&r, a.clone(), 2).await.expect("join a");
+    rooms.join(&r, b.clone(), 2).await.expect("join b");
+    let others = rooms
+        .replace(&r, &a.peer_id, d.clone())
+        .await
+        .expect("replace");
+    assert_eq!(others, Some(vec![b.clone()]));
+    assert_eq!(
+        rooms.members(&r).await.expect("members"),
+        vec![d.clone(), b.clone()],
+        "same place, same count"
+    );
+    assert!(rooms.rooms_of(&a.peer_id).await.expect("rooms").is_empty());
+    assert_eq!(
+        rooms.rooms_of(&d.peer_id).await.expect("rooms"),
+        vec![r.clone()]
+    );
+    assert!(
+        rooms
+            .share_room(&d.peer_id, &b.peer_id)
+            .await
+            .expect("share")
+    );
+    assert_eq!(
+        rooms
+            .replace(&r, &a.peer_id, c.clone())
+            .await
+            .expect("replace"),
+        None,
+        "a is gone"
+    );
+    assert_eq!(
+        rooms
+            .replace(&r, &d.peer_id, b.clone())
+            .await
+            .expect("replace"),
+        Some(vec![]),
+        "replacing by a member just removes"
+    );
+    assert_eq!(rooms.members(&r).await.expect("members"), vec![b.clone()]);
 
     // The cap holds under concurrent joins.
     let rooms = make();
@@ -249,4 +295,59 @@ pub async fn calls<C: CallState + 'static>(make: impl Fn() -> Arc<C>) {
             .expect("engaged")
             .is_empty()
     );
+}
+
+/// Tokens are single-use and bound to their user; one token per peer and
+/// room; aliases follow chains of replacements; a gone peer leaves nothing.
+pub async fn slots<S: SlotState + 'static>(make: impl Fn() -> Arc<S>) {
+    let s = make();
+    let (r1, r2) = (room("r1"), room("r2"));
+    let (a, b, c) = (PeerId::from("a"), PeerId::from("b"), PeerId::from("c"));
+    let (alice, mallory) = (UserId::from("alice"), UserId::from("mallory"));
+    let slot = |room: &RoomId, peer: &PeerId| Slot {
+        room: room.clone(),
+        user: alice.clone(),
+        peer: peer.clone(),
+    };
+    s.put("t1", slot(&r1, &a)).await.expect("put");
+    s.put("t2", slot(&r2, &a)).await.expect("put");
+    let mut mine = s.of_peer(&a).await.expect("of peer");
+    mine.sort();
+    assert_eq!(mine, vec!["t1".to_owned(), "t2".to_owned()]);
+    assert_eq!(s.peek("t1").await.expect("peek"), Some(slot(&r1, &a)));
+    assert_eq!(
+        s.take("t1", &mallory).await.expect("take"),
+        None,
+        "a foreign user takes nothing"
+    );
+    assert_eq!(
+        s.take("t1", &alice).await.expect("take"),
+        Some(slot(&r1, &a))
+    );
+    assert_eq!(
+        s.take("t1", &alice).await.expect("take"),
+        None,
+        "single use"
+    );
+    assert_eq!(s.of_peer(&a).await.expect("of peer"), vec!["t2".to_owned()]);
+    s.put("t3", slot(&r2, &a)).await.expect("put again");
+    assert_eq!(s.peek("t2").await.expect("peek"), None, "replaced by t3");
+    assert!(s.forget(&r2, &a).await.expect("forget"));
+    assert!(!s.forget(&r2, &a).await.expect("forget"));
+    assert!(s.of_peer(&a).await.expect("of peer").is_empty());
+
+    assert_eq!(s.resolve(&a).await.expect("resolve"), None);
+    s.alias(&a, &b).await.expect("alias");
+    s.alias(&b, &c).await.expect("alias");
+    assert_eq!(
+        s.resolve(&a).await.expect("resolve"),
+        Some(c.clone()),
+        "chain"
+    );
+    assert_eq!(s.resolve(&b).await.expect("resolve"), Some(c.clone()));
+    s.put("t4", slot(&r1, &c)).await.expect("put");
+    s.forget_peer(&c).await.expect("forget peer");
+    assert_eq!(s.resolve(&a).await.expect("resolve"), None);
+    assert_eq!(s.resolve(&b).await.expect("resolve"), None);
+    assert_eq!(s.peek("t4").await.expect("peek"), None);
 }

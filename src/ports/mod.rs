@@ -7,6 +7,7 @@
 //! - [`rooms`]: signalling room membership with its atomic cap.
 //! - [`presence`]: which sockets each user has, and what was last announced.
 //! - [`calls`]: calls in progress and who is busy; the call log.
+//! - [`slots`]: resumable room slots (resume tokens, old peer ids).
 //! - [`locks`]: async mutexes by key (a chat, a user).
 //! - [`publish`]: delivering events to users' sockets and to peers.
 
@@ -16,6 +17,7 @@ pub mod locks;
 pub mod presence;
 pub mod publish;
 pub mod rooms;
+pub mod slots;
 pub mod store;
 
 pub use calls::{CallLog, CallState, InviteeState, LiveCall, LiveInvitee};
@@ -23,6 +25,7 @@ pub use locks::{LockGuard, Locks};
 pub use presence::PresenceState;
 pub use publish::{Publisher, Undelivered};
 pub use rooms::{JoinError, Joined, Left, RoomState};
+pub use slots::{Slot, SlotState};
 pub use store::{ChatStore, StoreError, TodoStore, UserStore};
 
 /// Shared state failed (a backend such as Redis is unreachable). The

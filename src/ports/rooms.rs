@@ -53,6 +53,15 @@ pub trait RoomState: Send + Sync + std::fmt::Debug {
     async fn share_room(&self, a: &PeerId, b: &PeerId) -> Result<bool, StateError>;
     /// Members of `room` in join order (empty when it does not exist).
     async fn members(&self, room: &RoomId) -> Result<Vec<PeerInfo>, StateError>;
+    /// Put `new` in `old`'s place in `room` (same position, so the cap is
+    /// untouched) and return the others; `None` when `old` is not there. When
+    /// `new` is a member already, `old` is just removed.
+    async fn replace(
+        &self,
+        room: &RoomId,
+        old: &PeerId,
+        new: PeerInfo,
+    ) -> Result<Option<Vec<PeerInfo>>, StateError>;
     /// Rooms that have at least one member.
     async fn room_count(&self) -> Result<usize, StateError>;
     /// The rooms `peer` is in.

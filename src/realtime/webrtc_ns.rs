@@ -19,10 +19,12 @@ use crate::domain::signalling::{SdpKind, SignalError, Signalling};
 use crate::turn::{IceConfig, IceServers};
 use crate::wire::events;
 use crate::wire::webrtc::{
-    CandidateIn, LeaveReason, PeerInfo, Pong, RoomJoined, RoomRequest, SdpIn,
+    CandidateIn, LeaveReason, PeerInfo, Pong, ResumeRequest, RoomJoined, RoomRequest, RoomResumed,
+    SdpIn,
 };
 
 impl Payload for RoomRequest {}
+impl Payload for ResumeRequest {}
 impl Payload for SdpIn {}
 impl Payload for CandidateIn {}
 
@@ -77,6 +79,7 @@ pub async fn setup<A: Adapter>(
     dispatch::on(&s, events::PING, WebrtcDialect, on_ping::<A>);
     dispatch::on(&s, events::ROOM_JOIN, WebrtcDialect, on_room_join::<A>);
     dispatch::on(&s, events::ROOM_LEAVE, WebrtcDialect, on_room_leave::<A>);
+    dispatch::on(&s, events::ROOM_RESUME, WebrtcDialect, on_room_resume::<A>);
     dispatch::on(&s, events::OFFER, WebrtcDialect, on_offer::<A>);
     dispatch::on(&s, events::ANSWER, WebrtcDialect, on_answer::<A>);
     dispatch::on(
@@ -111,23 +114,29 @@ async fn on_ping<A: Adapter>(
     Ok(Ack(pong))
 }
 
+fn me<A: Adapter>(ctx: &Ctx<A>) -> PeerInfo {
+    PeerInfo {
+        peer_id: peer_id(&ctx.socket),
+        user_id: ctx.caller.user.id.clone(),
+        username: ctx.caller.user.username.clone(),
+    }
+}
+
 async fn on_room_join<A: Adapter>(
     ctx: Ctx<A>,
     st: WebrtcState,
     req: RoomRequest,
 ) -> Result<AckThen<RoomJoined, impl Future<Output = ()> + Send + 'static>, EventError> {
-    let me = PeerInfo {
-        peer_id: peer_id(&ctx.socket),
-        user_id: ctx.caller.user.id.clone(),
-        username: ctx.caller.user.username.clone(),
-    };
+    let me = me(&ctx);
     // The socket may go while the join awaits (the chat check): its
     // disconnect cleanup may already have run, so the domain undoes the
     // join rather than leave a ghost peer behind.
     let socket = ctx.socket.clone();
     let join = st
         .signalling
-        .join(me, &req.room_id, || !session::is_gone(&socket))
+        .join(me, &req.room_id, req.resumable == Some(true), || {
+            !session::is_gone(&socket)
+        })
         .await
         .map_err(refused)?;
     let ice = st.ice.for_user(ctx.caller.user.id.as_str());
@@ -137,10 +146,38 @@ async fn on_room_join<A: Adapter>(
         peer_id: join.me.peer_id.clone(),
         peers: join.others.clone(),
         ice_servers: ice.ice_servers,
+        resume_token: join.resume_token.clone(),
     };
     let signalling = st.signalling;
     Ok(AckThen(answer, async move {
         signalling.announce_join(&join).await;
+    }))
+}
+
+async fn on_room_resume<A: Adapter>(
+    ctx: Ctx<A>,
+    st: WebrtcState,
+    req: ResumeRequest,
+) -> Result<AckThen<RoomResumed, impl Future<Output = ()> + Send + 'static>, EventError> {
+    let socket = ctx.socket.clone();
+    let resume = st
+        .signalling
+        .resume(me(&ctx), &req.resume_token, || !session::is_gone(&socket))
+        .await
+        .map_err(refused)?;
+    let ice = st.ice.for_user(ctx.caller.user.id.as_str());
+    let answer = RoomResumed {
+        success: true,
+        room_id: resume.room.clone(),
+        peer_id: resume.me.peer_id.clone(),
+        previous_peer_id: resume.previous.clone(),
+        peers: resume.others.clone(),
+        ice_servers: ice.ice_servers,
+        resume_token: resume.resume_token.clone(),
+    };
+    let signalling = st.signalling;
+    Ok(AckThen(answer, async move {
+        signalling.announce_resume(&resume).await;
     }))
 }
 
@@ -224,8 +261,20 @@ async fn on_disconnect<A: Adapter>(
     } else {
         LeaveReason::Disconnected
     };
-    st.signalling.disconnected(&me, why).await;
-    if let Some(caller) = session::caller(&s) {
+    let held = st.signalling.disconnected(&me, why).await;
+    let Some(caller) = session::caller(&s) else {
+        return;
+    };
+    if !held {
         st.calls.device_disconnected(&caller.user_ref, &me).await;
+        return;
     }
+    // A held slot keeps the device in its calls until the window ends: a
+    // socket that resumes meanwhile connected as another device, so the
+    // call goes on.
+    let window = st.signalling.resume_window();
+    tokio::spawn(async move {
+        tokio::time::sleep(window).await;
+        st.calls.device_disconnected(&caller.user_ref, &me).await;
+    });
 }

@@ -47,6 +47,12 @@ pub const ROOM_LEAVE: &str = "room:leave";
 pub const PEER_JOINED: &str = "peer:joined";
 /// Server -> client: a peer left a shared room.
 pub const PEER_LEFT: &str = "peer:left";
+/// Client -> server: take back a held slot after a reconnect.
+pub const ROOM_RESUME: &str = "room:resume";
+/// Server -> client: a resumable peer dropped; its slot is held.
+pub const PEER_AWAY: &str = "peer:away";
+/// Server -> client: a held slot was taken back by a new socket.
+pub const PEER_RESUMED: &str = "peer:resumed";
 /// Relay: SDP offer.
 pub const OFFER: &str = "offer";
 /// Relay: SDP answer.

@@ -21,8 +21,9 @@ use super::http::{
 use super::ids::{CallId, ChatId, MessageId, PeerId, RoomId, TodoId, UserId};
 use super::models::{Chat, ChatMember, Message, MessageKind, Priority, Todo, UserRef, UserSummary};
 use super::webrtc::{
-    CandidateIn, CandidateOut, IceCandidate, LeaveReason, PeerInfo, PeerJoined, PeerLeft, Pong,
-    RoomJoined, RoomRequest, SdpIn, SdpOut, SessionDescription,
+    CandidateIn, CandidateOut, IceCandidate, LeaveReason, PeerAway, PeerInfo, PeerJoined, PeerLeft,
+    PeerResumed, Pong, ResumeRequest, RoomJoined, RoomRequest, RoomResumed, SdpIn, SdpOut,
+    SessionDescription,
 };
 
 fn decl<T: TS>(cfg: &Config, out: &mut String) {
@@ -76,6 +77,8 @@ export interface AppClientToServer {
 export interface SignallingServerToClient {
   'peer:joined': (p: PeerJoined) => void
   'peer:left': (p: PeerLeft) => void
+  'peer:away': (p: PeerAway) => void
+  'peer:resumed': (p: PeerResumed) => void
   offer: (p: RelayedSdp) => void
   answer: (p: RelayedSdp) => void
   'ice-candidate': (p: RelayedCandidate) => void
@@ -95,6 +98,7 @@ export interface SignallingServerToClient {
 export interface SignallingClientToServer {
   'room:join': (p: RoomRequest, ack: (r: Ack<RoomJoinOk>) => void) => void
   'room:leave': (p: RoomRequest, ack: (r: Ack<object>) => void) => void
+  'room:resume': (p: ResumeRequest, ack: (r: Ack<RoomResumeOk>) => void) => void
   offer: (p: SdpIn, ack: (r: RelayAck) => void) => void
   answer: (p: SdpIn, ack: (r: RelayAck) => void) => void
   'ice-candidate': (p: CandidateIn, ack: (r: RelayAck) => void) => void
@@ -190,6 +194,10 @@ pub fn contract() -> String {
     decl::<PeerJoined>(&cfg, &mut out);
     decl::<LeaveReason>(&cfg, &mut out);
     decl::<PeerLeft>(&cfg, &mut out);
+    decl::<ResumeRequest>(&cfg, &mut out);
+    decl::<RoomResumed>(&cfg, &mut out);
+    decl::<PeerAway>(&cfg, &mut out);
+    decl::<PeerResumed>(&cfg, &mut out);
     decl::<SessionDescription>(&cfg, &mut out);
     decl::<SdpIn>(&cfg, &mut out);
     decl::<SdpOut<'static>>(&cfg, &mut out);

@@ -19,6 +19,19 @@ pub const MAX_CANDIDATE_BYTES: usize = 2 * 1024;
 pub struct RoomRequest {
     /// Room name.
     pub room_id: String,
+    /// `room:join` only: hold the slot for a while when the socket drops,
+    /// and answer with a `resumeToken` to take it back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub resumable: Option<bool>,
+}
+
+/// `room:resume` payload.
+#[derive(Debug, Clone, Deserialize, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ResumeRequest {
+    /// The token of an earlier resumable join.
+    pub resume_token: String,
 }
 
 /// A peer in a signalling room.
@@ -49,6 +62,55 @@ pub struct RoomJoined {
     pub peers: Vec<PeerInfo>,
     /// ICE servers for this user.
     pub ice_servers: Vec<IceServer>,
+    /// Present for a resumable join: give it to `room:resume` after a
+    /// reconnect (single use).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub resume_token: Option<String>,
+}
+
+/// Ack of a successful `room:resume`.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(rename = "RoomResumeOk")]
+pub struct RoomResumed {
+    /// Always true.
+    #[ts(skip)]
+    pub success: bool,
+    /// The room.
+    pub room_id: RoomId,
+    /// The new socket's peer id.
+    pub peer_id: PeerId,
+    /// The peer id the slot had before (relays to it reach the new socket).
+    pub previous_peer_id: PeerId,
+    /// The others in the room.
+    pub peers: Vec<PeerInfo>,
+    /// ICE servers for this user.
+    pub ice_servers: Vec<IceServer>,
+    /// A fresh token for the next drop (the old one is used up).
+    pub resume_token: String,
+}
+
+/// `peer:away` payload: a resumable peer's socket dropped; its slot is held.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct PeerAway {
+    /// Room name.
+    pub room_id: RoomId,
+    /// The peer whose socket dropped.
+    pub peer_id: PeerId,
+}
+
+/// `peer:resumed` payload: a held slot was taken back by a new socket.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct PeerResumed {
+    /// Room name.
+    pub room_id: RoomId,
+    /// The new peer id.
+    pub peer_id: PeerId,
+    /// The peer id it replaces.
+    pub previous_peer_id: PeerId,
 }
 
 /// `peer:joined` payload.
@@ -197,6 +259,10 @@ pub enum SignalEvent<'a> {
     PeerJoined(&'a PeerJoined),
     /// `peer:left`.
     PeerLeft(&'a PeerLeft),
+    /// `peer:away`.
+    PeerAway(&'a PeerAway),
+    /// `peer:resumed`.
+    PeerResumed(&'a PeerResumed),
     /// `offer`.
     Offer(SdpOut<'a>),
     /// `answer`.
@@ -211,6 +277,8 @@ impl SignalEvent<'_> {
         match self {
             SignalEvent::PeerJoined(_) => events::PEER_JOINED,
             SignalEvent::PeerLeft(_) => events::PEER_LEFT,
+            SignalEvent::PeerAway(_) => events::PEER_AWAY,
+            SignalEvent::PeerResumed(_) => events::PEER_RESUMED,
             SignalEvent::Offer(_) => events::OFFER,
             SignalEvent::Answer(_) => events::ANSWER,
             SignalEvent::IceCandidate(_) => events::ICE_CANDIDATE,

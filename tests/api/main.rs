@@ -17,6 +17,7 @@ mod hostile;
 mod hostile_process;
 mod loadgen_smoke;
 mod operations;
+mod resume;
 mod sessions;
 mod shutdown;
 mod signalling;

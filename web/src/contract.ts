@@ -435,7 +435,12 @@ export type RoomRequest = {
 /**
  * Room name.
  */
-roomId: string, };
+roomId: string, 
+/**
+ * `room:join` only: hold the slot for a while when the socket drops,
+ * and answer with a `resumeToken` to take it back.
+ */
+resumable?: boolean, };
 
 export type PeerInfo = { 
 /**
@@ -467,7 +472,12 @@ peers: Array<PeerInfo>,
 /**
  * ICE servers for this user.
  */
-iceServers: Array<IceServer>, };
+iceServers: Array<IceServer>, 
+/**
+ * Present for a resumable join: give it to `room:resume` after a
+ * reconnect (single use).
+ */
+resumeToken?: string, };
 
 export type PeerJoined = { 
 /**
@@ -506,6 +516,62 @@ userId: UserId,
  * `left` or `disconnected`.
  */
 reason: LeaveReason, };
+
+export type ResumeRequest = { 
+/**
+ * The token of an earlier resumable join.
+ */
+resumeToken: string, };
+
+export type RoomResumeOk = { 
+/**
+ * The room.
+ */
+roomId: RoomId, 
+/**
+ * The new socket's peer id.
+ */
+peerId: PeerId, 
+/**
+ * The peer id the slot had before (relays to it reach the new socket).
+ */
+previousPeerId: PeerId, 
+/**
+ * The others in the room.
+ */
+peers: Array<PeerInfo>, 
+/**
+ * ICE servers for this user.
+ */
+iceServers: Array<IceServer>, 
+/**
+ * A fresh token for the next drop (the old one is used up).
+ */
+resumeToken: string, };
+
+export type PeerAway = { 
+/**
+ * Room name.
+ */
+roomId: RoomId, 
+/**
+ * The peer whose socket dropped.
+ */
+peerId: PeerId, };
+
+export type PeerResumed = { 
+/**
+ * Room name.
+ */
+roomId: RoomId, 
+/**
+ * The new peer id.
+ */
+peerId: PeerId, 
+/**
+ * The peer id it replaces.
+ */
+previousPeerId: PeerId, };
 
 export type SessionDescription = { 
 /**
@@ -794,6 +860,8 @@ export interface AppClientToServer {
 export interface SignallingServerToClient {
   'peer:joined': (p: PeerJoined) => void
   'peer:left': (p: PeerLeft) => void
+  'peer:away': (p: PeerAway) => void
+  'peer:resumed': (p: PeerResumed) => void
   offer: (p: RelayedSdp) => void
   answer: (p: RelayedSdp) => void
   'ice-candidate': (p: RelayedCandidate) => void
@@ -813,6 +881,7 @@ export interface SignallingServerToClient {
 export interface SignallingClientToServer {
   'room:join': (p: RoomRequest, ack: (r: Ack<RoomJoinOk>) => void) => void
   'room:leave': (p: RoomRequest, ack: (r: Ack<object>) => void) => void
+  'room:resume': (p: ResumeRequest, ack: (r: Ack<RoomResumeOk>) => void) => void
   offer: (p: SdpIn, ack: (r: RelayAck) => void) => void
   answer: (p: SdpIn, ack: (r: RelayAck) => void) => void
   'ice-candidate': (p: CandidateIn, ack: (r: RelayAck) => void) => void

@@ -8,6 +8,14 @@
 //! offers, answers and ICE candidates go only to a peer that shares a room
 //! with the sender, and are size-checked. Everyone else in a room hears of
 //! joins and leaves (`peer:joined`, `peer:left`).
+//!
+//! A join may ask to be resumable: its slot then outlives a dropped socket
+//! for the resume window, and a new socket of the same user takes it back
+//! ([`resume`]).
+
+mod resume;
+
+pub use resume::{ResumeConfig, RoomResume};
 
 use std::sync::Arc;
 
@@ -46,6 +54,9 @@ pub enum SignalError {
     /// The two peers share no room.
     #[error("you share no room with that peer")]
     PeerNotInRoom,
+    /// A used, expired or foreign resume token.
+    #[error("that slot cannot be resumed")]
+    ResumeFailed,
     /// The target is gone or cannot take more messages now.
     #[error(transparent)]
     PeerUnavailable(#[from] Undelivered),
@@ -67,6 +78,7 @@ impl SignalError {
             SignalError::RoomFull(_) => "room_full",
             SignalError::TooManyRooms(_) => "too_many_rooms",
             SignalError::PeerNotInRoom => "peer_not_in_room",
+            SignalError::ResumeFailed => "resume_failed",
             SignalError::PeerUnavailable(_) => "peer_unavailable",
             SignalError::Gone => "gone",
             SignalError::Internal(_) => "internal",
@@ -110,6 +122,8 @@ pub struct RoomJoin {
     pub others: Vec<PeerInfo>,
     /// False when the caller was in the room already.
     pub new: bool,
+    /// The resume token of a resumable join.
+    pub resume_token: Option<String>,
 }
 
 /// Rooms and relay.
@@ -121,6 +135,7 @@ pub struct Signalling {
     max_peers: usize,
     max_rooms: usize,
     calls: Option<Calls>,
+    resume: Option<ResumeConfig>,
 }
 
 impl Signalling {
@@ -138,6 +153,7 @@ impl Signalling {
             max_peers,
             max_rooms: usize::MAX,
             calls: None,
+            resume: None,
         }
     }
 
@@ -153,6 +169,12 @@ impl Signalling {
         self
     }
 
+    /// Let joins be resumable (without it, `resumable` is ignored).
+    pub fn with_resume(mut self, resume: ResumeConfig) -> Self {
+        self.resume = Some(resume);
+        self
+    }
+
     /// The room state (tests and metrics look at it).
     pub fn rooms(&self) -> &Arc<dyn RoomState> {
         &self.rooms
@@ -165,6 +187,7 @@ impl Signalling {
         &self,
         me: PeerInfo,
         raw: &str,
+        resumable: bool,
         still_here: impl Fn() -> bool,
     ) -> Result<RoomJoin, SignalError> {
         let room = RoomId::parse(raw)?;
@@ -201,11 +224,16 @@ impl Signalling {
             self.rooms.leave(&room, &me.peer_id).await?;
             return Err(SignalError::Gone);
         }
+        let resume_token = match (&self.resume, resumable) {
+            (Some(r), true) => Some(r.issue(&room, &me).await?),
+            _ => None,
+        };
         Ok(RoomJoin {
             room,
             me,
             others: joined.others,
             new: joined.new,
+            resume_token,
         })
     }
 
@@ -249,24 +277,64 @@ impl Signalling {
         let Ok(room) = RoomId::parse(raw) else {
             return Ok(());
         };
+        if let Some(r) = &self.resume {
+            r.slots.forget(&room, peer).await?;
+        }
         if let Some(left) = self.rooms.leave(&room, peer).await? {
             self.announce_left(&left, LeaveReason::Left).await;
         }
         Ok(())
     }
 
-    /// `peer` disconnected: it leaves every room, the others get
-    /// `peer:left` with `reason` (`disconnected`, or `expired` when its
-    /// token ran out).
-    pub async fn disconnected(&self, peer: &PeerId, reason: LeaveReason) {
-        match self.rooms.leave_all(peer).await {
-            Ok(all) => {
-                for left in &all {
-                    self.announce_left(left, reason).await;
-                }
+    /// `peer` disconnected: its resumable slots are held (the others get
+    /// `peer:away`, and `peer:left` only when the window ends unused), it
+    /// leaves every other room at once, and the others get `peer:left` with
+    /// `reason` (`disconnected`, or `expired` when its token ran out; an
+    /// expired session holds nothing). True when a slot is held.
+    pub async fn disconnected(&self, peer: &PeerId, reason: LeaveReason) -> bool {
+        let held = match (&self.resume, reason) {
+            (Some(_), LeaveReason::Disconnected) => self.hold_slots(peer).await,
+            _ => Vec::new(),
+        };
+        if held.is_empty() {
+            if let Some(r) = &self.resume
+                && let Err(e) = r.slots.forget_peer(peer).await
+            {
+                tracing::warn!(peer_id = %peer, error = %e, "resume slots not cleaned up");
             }
-            Err(e) => tracing::warn!(peer_id = %peer, error = %e, "rooms not cleaned up"),
+            match self.rooms.leave_all(peer).await {
+                Ok(all) => {
+                    for left in &all {
+                        self.announce_left(left, reason).await;
+                    }
+                }
+                Err(e) => tracing::warn!(peer_id = %peer, error = %e, "rooms not cleaned up"),
+            }
+            return false;
         }
+        let rooms = match self.rooms.rooms_of(peer).await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(peer_id = %peer, error = %e, "rooms not cleaned up");
+                return true;
+            }
+        };
+        for room in rooms.iter().filter(|r| !held.contains(r)) {
+            match self.rooms.leave(room, peer).await {
+                Ok(Some(left)) => self.announce_left(&left, reason).await,
+                Ok(None) => {}
+                Err(e) => tracing::warn!(peer_id = %peer, error = %e, "room not cleaned up"),
+            }
+        }
+        true
+    }
+
+    /// How long a dropped socket's resumable slots are held (zero without
+    /// resume).
+    pub fn resume_window(&self) -> std::time::Duration {
+        self.resume
+            .as_ref()
+            .map_or(std::time::Duration::ZERO, |r| r.window)
     }
 
     async fn route(&self, from: &PeerId, to: &str) -> Result<PeerId, SignalError> {
@@ -274,10 +342,17 @@ impl Signalling {
             return Err(SignalError::InvalidPayload("`to` must be a peer id".into()));
         }
         let to = PeerId::from(to);
-        if !self.rooms.share_room(from, &to).await? {
-            return Err(SignalError::PeerNotInRoom);
+        if self.rooms.share_room(from, &to).await? {
+            return Ok(to);
         }
-        Ok(to)
+        // A peer that resumed on a new socket is still reached by its old id.
+        if let Some(r) = &self.resume
+            && let Some(now) = r.slots.resolve(&to).await?
+            && self.rooms.share_room(from, &now).await?
+        {
+            return Ok(now);
+        }
+        Err(SignalError::PeerNotInRoom)
     }
 
     /// Relay an offer or answer to a peer sharing a room with `from`.
