@@ -23,6 +23,11 @@
 //! cargo run --example peer -- --url http://127.0.0.1:3000 --token "$JWT" --call "$BOB_ID" --send hi
 //! ```
 //!
+//! Joins are resumable: when the signalling socket drops, the peer
+//! reconnects and sends `room:resume` with its token, so its peer
+//! connections (and data channels) carry on; the others see `peer:away` and
+//! `peer:resumed`. Only when the slot is gone does it report `Disconnected`.
+//!
 //! `--loopback-only` keeps ICE on `lo` / 127.0.0.0/8 and drops ICE servers that are
 //! not on loopback; `--relay-only` uses relay candidates only (TURN).
 //! Each local and remote candidate is printed, so where traffic goes can be checked.
@@ -231,6 +236,16 @@ pub enum PeerEvent {
     Message { remote: String, text: String },
     /// Another peer left the room.
     PeerLeft { remote: String, reason: String },
+    /// Another peer's signalling socket dropped; its slot is held.
+    PeerAway { remote: String },
+    /// Another peer took its slot back from a new socket (`remote` is its new id).
+    PeerResumed { remote: String, previous: String },
+    /// Our signalling socket dropped and the slot was resumed from a new one.
+    Resumed {
+        peer_id: String,
+        previous: String,
+        took: Duration,
+    },
     /// Something went wrong with one remote peer (the peer keeps running).
     Error { remote: String, error: String },
     /// The call ended for us (`call:ended`: the other side hung up).
@@ -247,7 +262,12 @@ struct Remote {
 }
 
 struct Inner {
-    signal: Signal,
+    /// The current signalling socket (replaced when a resume reconnects).
+    signal: std::sync::RwLock<Signal>,
+    /// Takes our slot back after a reconnect.
+    resume_token: std::sync::Mutex<Option<String>>,
+    /// Set by `close`: a drop then is final.
+    closing: std::sync::atomic::AtomicBool,
     /// The call this peer is in (`--call`, `--answer`): hung up on close.
     call_id: Option<String>,
     api: API,
@@ -260,6 +280,7 @@ struct Inner {
 /// A running peer. Events arrive on `events`.
 pub struct Peer {
     inner: Arc<Inner>,
+    /// The peer id of the first join (a resume reports the new one).
     pub peer_id: String,
     pub events: mpsc::UnboundedReceiver<PeerEvent>,
 }
@@ -427,7 +448,9 @@ impl Peer {
         let (events_tx, events_rx) = mpsc::unbounded_channel();
         let inner = Arc::new(Inner {
             call_id,
-            signal: signal.clone(),
+            signal: std::sync::RwLock::new(signal.clone()),
+            resume_token: std::sync::Mutex::new(None),
+            closing: std::sync::atomic::AtomicBool::new(false),
             api: build_api(options.loopback_only, options.relay_only),
             options: options.clone(),
             config: Mutex::new(RTCConfiguration::default()),
@@ -437,11 +460,15 @@ impl Peer {
 
         let joined_at = Instant::now();
         let ack = signal
-            .call("room:join", json!({ "roomId": options.room }))
+            .call(
+                "room:join",
+                json!({ "roomId": options.room, "resumable": true }),
+            )
             .await?;
         if ack.get("success").and_then(Value::as_bool) != Some(true) {
             bail!("room:join refused: {ack}");
         }
+        inner.set_token(&ack);
         let peer_id = ack
             .get("peerId")
             .and_then(Value::as_str)
@@ -480,11 +507,21 @@ impl Peer {
 
         // Signalling events are handled one at a time, in arrival order.
         let worker = inner.clone();
+        let mut current_id = peer_id.clone();
         tokio::spawn(async move {
             while let Some(ev) = signal_events.recv().await {
                 if ev.name == "disconnect" {
-                    let _ = worker.events.send(PeerEvent::Disconnected);
-                    break;
+                    match worker.resume(&current_id).await {
+                        Some((id, events)) => {
+                            current_id = id;
+                            signal_events = events;
+                            continue;
+                        }
+                        None => {
+                            let _ = worker.events.send(PeerEvent::Disconnected);
+                            break;
+                        }
+                    }
                 }
                 let from = ev
                     .data
@@ -534,19 +571,23 @@ impl Peer {
         n
     }
 
+    /// Drops the signalling socket as a network blip would; the peer
+    /// reconnects and resumes its slot (`PeerEvent::Resumed`).
+    pub fn drop_signalling(&self) {
+        self.inner.signal().close();
+    }
+
     /// Hangs up the call (if any), leaves the room, closes every peer
     /// connection and the signalling socket.
     pub async fn close(&self) {
+        self.inner.closing.store(true, Ordering::Release);
+        let signal = self.inner.signal();
         if let Some(call_id) = &self.inner.call_id {
-            let _ = self
-                .inner
-                .signal
+            let _ = signal
                 .call("call:hangup", json!({ "callId": call_id }))
                 .await;
         }
-        let _ = self
-            .inner
-            .signal
+        let _ = signal
             .call("room:leave", json!({ "roomId": self.inner.options.room }))
             .await;
         let remotes: Vec<Arc<Remote>> = self
@@ -560,11 +601,79 @@ impl Peer {
         for r in remotes {
             let _ = r.pc.close().await;
         }
-        self.inner.signal.close();
+        signal.close();
     }
 }
 
 impl Inner {
+    fn signal(&self) -> Signal {
+        match self.signal.read() {
+            Ok(s) => s.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    fn set_token(&self, ack: &Value) {
+        let token = ack
+            .get("resumeToken")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        if let Ok(mut t) = self.resume_token.lock() {
+            *t = token;
+        }
+    }
+
+    /// The socket dropped: reconnect (for up to 30 s) and take the slot
+    /// back. Returns the new peer id and event stream, or `None` when the
+    /// drop is final (closing, no token, or the slot is gone).
+    async fn resume(
+        self: &Arc<Self>,
+        previous: &str,
+    ) -> Option<(String, mpsc::UnboundedReceiver<SignalEvent>)> {
+        if self.closing.load(Ordering::Acquire) {
+            return None;
+        }
+        let token = self.resume_token.lock().ok()?.take()?;
+        let started = Instant::now();
+        let mut delay = Duration::from_millis(100);
+        while started.elapsed() < Duration::from_secs(30) {
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(Duration::from_secs(2));
+            let Ok((signal, events)) =
+                Signal::connect(&self.options.url, NAMESPACE, &self.options.token).await
+            else {
+                continue;
+            };
+            let ack = match signal
+                .call("room:resume", json!({ "resumeToken": token }))
+                .await
+            {
+                Ok(ack) => ack,
+                Err(_) => continue,
+            };
+            if ack.get("success").and_then(Value::as_bool) != Some(true) {
+                let _ = self.events.send(PeerEvent::Error {
+                    remote: String::new(),
+                    error: format!("room:resume refused: {ack}"),
+                });
+                signal.close();
+                return None;
+            }
+            self.set_token(&ack);
+            let peer_id = ack["peerId"].as_str().unwrap_or_default().to_owned();
+            if let Ok(mut s) = self.signal.write() {
+                *s = signal;
+            }
+            let _ = self.events.send(PeerEvent::Resumed {
+                peer_id: peer_id.clone(),
+                previous: previous.to_owned(),
+                took: started.elapsed(),
+            });
+            return Some((peer_id, events));
+        }
+        None
+    }
+
     async fn remote(self: &Arc<Self>, remote_id: &str) -> Result<Arc<Remote>> {
         let mut remotes = self.remotes.lock().await;
         if let Some(r) = remotes.get(remote_id) {
@@ -629,7 +738,7 @@ impl Inner {
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_owned();
-        match self.signal.emit_ack(event, data) {
+        match self.signal().emit_ack(event, data) {
             Ok(rx) => {
                 let me = Arc::downgrade(self);
                 tokio::spawn(async move {
@@ -811,6 +920,28 @@ impl Inner {
                     reason: ev.data["reason"].as_str().unwrap_or_default().to_owned(),
                 });
             }
+            "peer:away" => {
+                let id = ev.data["peerId"].as_str().unwrap_or_default().to_owned();
+                let _ = self.events.send(PeerEvent::PeerAway { remote: id });
+            }
+            "peer:resumed" => {
+                let id = ev.data["peerId"].as_str().unwrap_or_default().to_owned();
+                let previous = ev.data["previousPeerId"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned();
+                // Answers and candidates now come `from` the new id; relays
+                // to the old one still reach it.
+                let mut remotes = self.remotes.lock().await;
+                if let Some(r) = remotes.remove(&previous) {
+                    remotes.insert(id.clone(), r);
+                }
+                drop(remotes);
+                let _ = self.events.send(PeerEvent::PeerResumed {
+                    remote: id,
+                    previous,
+                });
+            }
             "peer:left" => {
                 let id = ev
                     .data
@@ -979,6 +1110,18 @@ async fn main() -> Result<()> {
             ),
             PeerEvent::Message { remote, text } => println!("message from {remote}: {text}"),
             PeerEvent::PeerLeft { remote, reason } => println!("peer left {remote}: {reason}"),
+            PeerEvent::PeerAway { remote } => println!("peer away {remote}"),
+            PeerEvent::PeerResumed { remote, previous } => {
+                println!("peer resumed {previous} -> {remote}")
+            }
+            PeerEvent::Resumed {
+                peer_id,
+                previous,
+                took,
+            } => println!(
+                "resumed {previous} -> {peer_id} resume_ms={:.1}",
+                took.as_secs_f64() * 1000.0
+            ),
             PeerEvent::Error { remote, error } => eprintln!("error with {remote}: {error}"),
             PeerEvent::CallEnded { by, reason } => {
                 println!("call ended by {by}: {reason}");

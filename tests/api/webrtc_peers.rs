@@ -254,3 +254,69 @@ async fn a_headless_peer_calls_another_that_answers() {
     assert_eq!(log[0]["outcome"], "answered");
     assert!(log[0]["endedAt"].is_string());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_whose_signalling_drops_resumes_and_its_data_channel_carries_on() {
+    let app = crate::helpers::spawn_app().await;
+    let (alice, _) = app.register("alice").await;
+    let (bob, _) = app.register("bob").await;
+    let mut obs = Observer::default();
+    let mut a = Peer::join(options(&app.base, &alice, "blip", "hi from alice"))
+        .await
+        .expect("alice joins");
+    obs.attach(0, &mut a);
+    let mut b = Peer::join(options(&app.base, &bob, "blip", "hi from bob"))
+        .await
+        .expect("bob joins");
+    obs.attach(1, &mut b);
+    obs.wait_for("the channel both ways", LIMIT, |log| {
+        got(log, 0, "echo:hi from alice") && got(log, 1, "echo:hi from bob")
+    })
+    .await;
+
+    // Bob's signalling socket drops; he reconnects and takes his slot back.
+    b.drop_signalling();
+    let old = b.peer_id.clone();
+    obs.wait_for("bob resumed, alice told", LIMIT, |log| {
+        let resumed = log.iter().any(|(i, ev)| {
+            *i == 1 && matches!(ev, PeerEvent::Resumed { previous, .. } if *previous == old)
+        });
+        let told = log.iter().any(|(i, ev)| {
+            *i == 0 && matches!(ev, PeerEvent::PeerResumed { previous, .. } if *previous == old)
+        });
+        resumed && told
+    })
+    .await;
+    let away = obs
+        .log
+        .iter()
+        .any(|(i, ev)| *i == 0 && matches!(ev, PeerEvent::PeerAway { remote } if *remote == old));
+    assert!(away, "alice saw bob away first\n{}", obs.dump());
+    let took = obs.log.iter().find_map(|(i, ev)| match ev {
+        PeerEvent::Resumed { took, .. } if *i == 1 => Some(*took),
+        _ => None,
+    });
+
+    // The same data channel still works both ways, and nobody left.
+    assert_eq!(b.send_all("after the blip").await, 1);
+    assert_eq!(a.send_all("welcome back").await, 1);
+    obs.wait_for("messages after the resume", LIMIT, |log| {
+        got(log, 0, "after the blip")
+            && got(log, 1, "echo:after the blip")
+            && got(log, 1, "welcome back")
+    })
+    .await;
+    let left = obs
+        .log
+        .iter()
+        .any(|(_, ev)| matches!(ev, PeerEvent::PeerLeft { .. } | PeerEvent::Disconnected));
+    assert!(!left, "nobody left\n{}", obs.dump());
+    assert_eq!(app.room_size("blip").await, 2);
+    println!(
+        "resume: signalling drop -> slot back in {} (data channel never closed)",
+        took.map(ms).unwrap_or_default()
+    );
+    a.close().await;
+    b.close().await;
+    app.stop().await;
+}

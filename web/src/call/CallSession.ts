@@ -1,12 +1,15 @@
 import type {
   Ack,
   IceCandidate,
+  PeerAway,
   PeerInfo,
   PeerJoined,
   PeerLeft,
+  PeerResumed,
   RelayedCandidate,
   RelayedSdp,
   RoomJoinOk,
+  RoomResumeOk,
   SessionDescription,
 } from '../contract'
 import type { SignallingSocket } from '../hooks/useSignalling'
@@ -34,9 +37,15 @@ import type { SignallingSocket } from '../hooks/useSignalling'
  * and added right after it (also those that arrive before the connection
  * exists at all), and room events that arrive before our own join ack are
  * replayed once it is in. ICE servers come from the `room:join` ack.
- * When the signalling socket reconnects (new socket id), every connection
- * is closed and the room is joined again: the others see the old peer
- * leave and the new one join, and every pair renegotiates from scratch.
+ * The join is resumable. When the signalling socket drops, the media keeps
+ * flowing and the others see `peer:away`; on reconnect (new socket id) the
+ * session sends `room:resume` with its token and keeps every connection:
+ * the others get `peer:resumed` and re-key their connection to the new id,
+ * relays still addressed to the old id reach us, and any connection whose
+ * ICE broke meanwhile is restarted. Offers and candidates produced while
+ * the socket is down wait in an outbox until the slot is back. Only when
+ * the slot is gone (the window ended) is every connection closed and the
+ * room joined afresh, and every pair renegotiates from scratch.
  */
 
 export interface RemotePeerView {
@@ -44,6 +53,8 @@ export interface RemotePeerView {
   userId: string
   username: string
   polite: boolean
+  /** The peer's signalling socket dropped; its slot is held (`peer:away`). */
+  away: boolean
   connectionState: RTCPeerConnectionState
   stream: MediaStream | null
 }
@@ -71,9 +82,13 @@ export function joinErrorText(code: string): string {
 /** How long an existing peer waits for the newcomer's offer before offering itself. */
 const OFFER_FALLBACK_MS = 4000
 
+let linkCount = 0
+
 class PeerLink {
   readonly pc: RTCPeerConnection
-  readonly polite: boolean
+  /** Tells one connection object from another (debugging, the e2e tests). */
+  readonly linkId = ++linkCount
+  away = false
   makingOffer = false
   ignoreOffer = false
   settingRemoteAnswer = false
@@ -89,14 +104,12 @@ class PeerLink {
   private fallback: ReturnType<typeof setTimeout> | undefined
 
   constructor(
-    readonly info: PeerInfo,
-    myPeerId: string,
+    public info: PeerInfo,
     iceServers: RTCIceServer[],
     private readonly local: MediaStream | null,
     private readonly session: CallSession,
     initiator: boolean,
   ) {
-    this.polite = myPeerId > info.peerId
     this.pc = new RTCPeerConnection({ iceServers })
     const pc = this.pc
 
@@ -138,6 +151,11 @@ class PeerLink {
         this.attach(true)
       }, OFFER_FALLBACK_MS)
     }
+  }
+
+  /** Computed from the two current peer ids, so a resume on either side re-decides it. */
+  get polite(): boolean {
+    return (this.session.myPeerId() ?? '') > this.info.peerId
   }
 
   /**
@@ -237,6 +255,10 @@ export class CallSession {
   private early: (() => void)[] = []
   /** Candidates from peers we have no connection with yet (kept until the connection exists). */
   private orphans = new Map<string, (IceCandidate | null)[]>()
+  /** The token that takes our slot back after a reconnect. */
+  private resumeToken: string | null = null
+  /** Relays produced while the socket is down, sent once the slot is back. */
+  private outbox: (() => void)[] = []
 
   constructor(
     private readonly socket: SignallingSocket,
@@ -255,6 +277,7 @@ export class CallSession {
         userId: l.info.userId,
         username: l.info.username,
         polite: l.polite,
+        away: l.away,
         connectionState: l.pc.connectionState,
         stream: l.stream,
       })),
@@ -266,6 +289,8 @@ export class CallSession {
     return [...this.links.values()].map((l) => ({
       peer: l.info.username,
       peerId: l.info.peerId,
+      linkId: l.linkId,
+      away: l.away,
       polite: l.polite,
       signalingState: l.pc.signalingState,
       iceGatheringState: l.pc.iceGatheringState,
@@ -278,6 +303,20 @@ export class CallSession {
     }))
   }
 
+  /** Video frames decoded from each peer so far (from getStats). */
+  async mediaStats() {
+    const out = []
+    for (const l of this.links.values()) {
+      let framesDecoded = 0
+      const report = await l.pc.getStats()
+      report.forEach((r) => {
+        if (r.type === 'inbound-rtp' && r.kind === 'video') framesDecoded += r.framesDecoded ?? 0
+      })
+      out.push({ peer: l.info.username, peerId: l.info.peerId, linkId: l.linkId, framesDecoded })
+    }
+    return out
+  }
+
   /** The ICE servers each peer connection was created with (from the join ack). */
   iceServersInUse(): RTCIceServer[][] {
     return [...this.links.values()].map((l) => l.pc.getConfiguration().iceServers ?? [])
@@ -285,6 +324,10 @@ export class CallSession {
 
   changed() {
     this.onChange(this.view())
+  }
+
+  myPeerId(): string | null {
+    return this.peerId
   }
 
   log(msg: string) {
@@ -303,7 +346,8 @@ export class CallSession {
       if (s.recovered) return
       if (this.phase === 'joined' || this.phase === 'rejoining') {
         this.phase = 'rejoining'
-        this.join()
+        if (this.resumeToken) this.resume(this.resumeToken)
+        else this.join()
       }
     })
     on('disconnect', () => {
@@ -339,6 +383,33 @@ export class CallSession {
         this.drop(p.peerId)
       }),
     )
+    on(
+      'peer:away',
+      roomEvent((p: PeerAway) => {
+        const link = p.roomId === this.roomId ? this.links.get(p.peerId) : undefined
+        if (!link) return
+        link.away = true
+        this.changed()
+      }),
+    )
+    on(
+      'peer:resumed',
+      roomEvent((p: PeerResumed) => {
+        if (p.roomId !== this.roomId) return
+        const link = this.links.get(p.previousPeerId)
+        if (!link) return
+        this.links.delete(p.previousPeerId)
+        link.info = { ...link.info, peerId: p.peerId }
+        link.away = false
+        this.links.set(p.peerId, link)
+        // An offer of ours that went to the dropped socket was lost: send it again.
+        const offer = link.pc.localDescription
+        if (link.pc.signalingState === 'have-local-offer' && offer) {
+          this.send('offer', p.peerId, offer.toJSON() as SessionDescription)
+        }
+        this.changed()
+      }),
+    )
     on('offer', roomEvent((m: RelayedSdp) => this.onSdp(m)))
     on('answer', roomEvent((m: RelayedSdp) => this.onSdp(m)))
     on(
@@ -372,7 +443,9 @@ export class CallSession {
     this.peerId = null
     this.early = []
     this.orphans.clear()
-    this.socket.emit('room:join', { roomId: this.roomId }, (res: Ack<RoomJoinOk>) => {
+    this.outbox = []
+    this.resumeToken = null
+    this.socket.emit('room:join', { roomId: this.roomId, resumable: true }, (res: Ack<RoomJoinOk>) => {
       if (this.phase === 'left') return
       if (!res || res.success !== true) {
         this.phase = 'failed'
@@ -382,6 +455,7 @@ export class CallSession {
         return
       }
       this.peerId = res.peerId
+      this.resumeToken = res.resumeToken ?? null
       this.iceServers = res.iceServers ?? []
       this.phase = 'joined'
       this.error = null
@@ -393,10 +467,40 @@ export class CallSession {
     })
   }
 
+  /**
+   * Takes our held slot back on the new socket and keeps every connection;
+   * falls back to a fresh join when the slot is gone.
+   */
+  private resume(token: string) {
+    this.resumeToken = null
+    this.socket.emit('room:resume', { resumeToken: token }, (res: Ack<RoomResumeOk>) => {
+      if (this.phase === 'left') return
+      if (!res || res.success !== true) {
+        this.log(`slot not resumed (${res && 'error' in res ? res.error : 'no answer'}): joining afresh`)
+        this.join()
+        return
+      }
+      this.peerId = res.peerId
+      this.resumeToken = res.resumeToken
+      this.phase = 'joined'
+      this.error = null
+      // Peers that joined while we were away offered to our old socket: offer to them.
+      for (const p of res.peers) if (!this.links.has(p.peerId)) this.ensureLink(p, true)
+      for (const [id, link] of [...this.links]) {
+        if (!res.peers.some((p) => p.peerId === id)) this.drop(id, false)
+        else if (['disconnected', 'failed'].includes(link.pc.iceConnectionState)) link.pc.restartIce()
+      }
+      const queued = this.outbox
+      this.outbox = []
+      for (const send of queued) send()
+      this.changed()
+    })
+  }
+
   private ensureLink(p: PeerInfo, initiator: boolean): PeerLink {
     const existing = this.links.get(p.peerId)
     if (existing) return existing
-    const link = new PeerLink(p, this.peerId ?? '', this.iceServers, this.local, this, initiator)
+    const link = new PeerLink(p, this.iceServers, this.local, this, initiator)
     this.links.set(p.peerId, link)
     const kept = this.orphans.get(p.peerId)
     if (kept) {
@@ -421,16 +525,27 @@ export class CallSession {
     if (notify) this.changed()
   }
 
+  /** Sends now, or once the slot is back when the socket is down. */
+  private relay(send: () => void) {
+    if (this.phase === 'rejoining' || !this.socket.connected) {
+      if (this.outbox.length < 1024) this.outbox.push(send)
+    } else send()
+  }
+
   send(kind: 'offer' | 'answer', to: string, sdp: SessionDescription) {
-    this.socket.emit(kind, { to, sdp }, (r) => {
-      if (r && r.success === false) this.log(`${kind} to ${to} refused: ${r.error}`)
-    })
+    this.relay(() =>
+      this.socket.emit(kind, { to, sdp }, (r) => {
+        if (r && r.success === false) this.log(`${kind} to ${to} refused: ${r.error}`)
+      }),
+    )
   }
 
   sendCandidate(to: string, candidate: IceCandidate | null) {
-    this.socket.emit('ice-candidate', { to, candidate }, (r) => {
-      if (r && r.success === false) this.log(`candidate to ${to} refused: ${r.error}`)
-    })
+    this.relay(() =>
+      this.socket.emit('ice-candidate', { to, candidate }, (r) => {
+        if (r && r.success === false) this.log(`candidate to ${to} refused: ${r.error}`)
+      }),
+    )
   }
 
   /** Leaves the room and closes every connection. */

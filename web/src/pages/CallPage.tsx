@@ -358,7 +358,7 @@ function RemoteTile({ peer }: { peer: RemotePeerView }) {
     v.play().then(() => setBlocked(false)).catch(() => {})
   }
 
-  const status = STATE_TEXT[peer.connectionState]
+  const status = peer.away ? `${peer.username} is reconnecting…` : STATE_TEXT[peer.connectionState]
   return (
     <div
       className="tile remote"
@@ -367,6 +367,7 @@ function RemoteTile({ peer }: { peer: RemotePeerView }) {
       data-username={peer.username}
       data-connection-state={peer.connectionState}
       data-polite={peer.polite ? 'true' : 'false'}
+      data-away={peer.away ? 'true' : 'false'}
     >
       <video ref={ref} autoPlay playsInline onResize={() => setHasVideo((ref.current?.videoWidth ?? 0) > 0)} onLoadedMetadata={() => setHasVideo((ref.current?.videoWidth ?? 0) > 0)} className={hasVideo ? '' : 'hidden'} />
       {!hasVideo && (
