@@ -27,7 +27,7 @@ use crate::domain::signalling::{ResumeConfig, Signalling};
 use crate::domain::todos::TodoService;
 use crate::http::origin::{self, OriginPolicy};
 use crate::memory::{KeyedLocks, MemoryCalls, MemoryPresence, MemoryRooms, MemorySlots};
-use crate::ports::{Locks, Publisher};
+use crate::ports::{Locks, NoHooks, Notifier, Publisher};
 use crate::realtime::publisher::SocketIoPublisher;
 use crate::realtime::webrtc_ns::WebrtcState;
 use crate::realtime::{self, session};
@@ -41,6 +41,9 @@ pub enum StartError {
     /// No JWT secret configured.
     #[error("JWT secret is not set")]
     NoSecret,
+    /// Webhook URLs without a secret, or a URL that is not http(s).
+    #[error("webhooks: {0}")]
+    Webhooks(String),
     /// The database could not be opened or migrated.
     #[error(transparent)]
     Store(#[from] OpenError),
@@ -64,6 +67,8 @@ pub struct App {
     pub state: AppState,
     /// The Socket.IO server handle.
     pub io: SocketIo,
+    /// The webhook outbox, when receivers are configured.
+    pub outbox: Option<crate::webhooks::Outbox>,
     router: Router,
 }
 
@@ -93,6 +98,11 @@ impl App {
         let publisher = SocketIoPublisher::new();
         let events: Arc<dyn Publisher> = Arc::new(publisher.clone());
         let locks: Arc<dyn Locks> = Arc::new(KeyedLocks::new());
+        let outbox = start_webhooks(&config, store.clone()).await?;
+        let hooks: Arc<dyn Notifier> = match &outbox {
+            Some(o) => Arc::new(o.clone()),
+            None => Arc::new(NoHooks),
+        };
         let online: Arc<dyn crate::ports::PresenceState> = Arc::new(MemoryPresence::new());
         let calls = Calls::new(
             CallPorts {
@@ -102,6 +112,7 @@ impl App {
                 users: store.clone(),
                 locks: locks.clone(),
                 publisher: events.clone(),
+                hooks: hooks.clone(),
             },
             config.call_ring_timeout,
         );
@@ -110,7 +121,8 @@ impl App {
             todos: TodoService::new(store.clone(), events.clone(), locks.clone()),
             chats: ChatService::new(store.clone(), store.clone(), events.clone(), locks.clone())
                 .with_presence(online.clone()),
-            presence: Presence::new(online, locks.clone(), store.clone(), events.clone()),
+            presence: Presence::new(online, locks.clone(), store.clone(), events.clone())
+                .with_hooks(hooks.clone()),
             calls: calls.clone(),
             signalling: Signalling::new(
                 Arc::new(MemoryRooms::new()),
@@ -120,6 +132,7 @@ impl App {
             )
             .with_calls(calls)
             .with_max_rooms(config.max_rooms_per_socket)
+            .with_hooks(hooks)
             .with_resume(ResumeConfig {
                 slots: Arc::new(MemorySlots::new()),
                 locks: locks.clone(),
@@ -148,7 +161,12 @@ impl App {
         publisher.attach(io.clone());
         realtime::register(&io);
         let router = router(state.clone(), layer);
-        Ok(Self { state, io, router })
+        Ok(Self {
+            state,
+            io,
+            outbox,
+            router,
+        })
     }
 
     /// Serve on `listener` until `shutdown` resolves, then close every
@@ -160,6 +178,7 @@ impl App {
     ) -> Result<(), StartError> {
         let io = self.io.clone();
         let db = self.state.db.clone();
+        let outbox = self.outbox.clone();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let graceful = async move {
             shutdown.await;
@@ -180,9 +199,48 @@ impl App {
         .await
         .map_err(StartError::Serve)?;
         let _ = rx.await;
+        if let Some(o) = outbox {
+            o.flush().await;
+        }
         db.close().await;
         Ok(())
     }
+}
+
+/// Start the webhook outbox when receivers are configured.
+async fn start_webhooks(
+    config: &Config,
+    queue: Arc<Db>,
+) -> Result<Option<crate::webhooks::Outbox>, StartError> {
+    let w = &config.webhooks;
+    let urls: Vec<String> = w
+        .urls
+        .iter()
+        .map(|u| u.trim().to_owned())
+        .filter(|u| !u.is_empty())
+        .collect();
+    if urls.is_empty() {
+        return Ok(None);
+    }
+    let Some(secret) = w.secret.clone().filter(|s| !s.is_empty()) else {
+        return Err(StartError::Webhooks(
+            "WEBHOOK_URLS needs WEBHOOK_SECRET".into(),
+        ));
+    };
+    for u in &urls {
+        let ok = reqwest::Url::parse(u).is_ok_and(|p| matches!(p.scheme(), "http" | "https"));
+        if !ok {
+            return Err(StartError::Webhooks(format!("not an http(s) URL: {u}")));
+        }
+    }
+    let mut hooks = crate::webhooks::HookConfig::new(urls, secret);
+    hooks.timeout = w.timeout;
+    hooks.max_queued = w.queue_max;
+    hooks.first_backoff = w.backoff;
+    crate::webhooks::Outbox::start(hooks, queue)
+        .await
+        .map(Some)
+        .map_err(|e| StartError::Webhooks(e.to_string()))
 }
 
 /// Give the request head (URI and header values) allocations of its own.

@@ -23,6 +23,8 @@ pub struct Config {
     pub port: u16,
     #[command(flatten)]
     pub secret: SecretArgs,
+    #[command(flatten)]
+    pub webhooks: WebhookArgs,
     /// Database URL (`sqlite://file.db` or `sqlite::memory:`).
     #[arg(long, env = "DATABASE_URL", default_value = "sqlite://switchboard.db")]
     pub database_url: String,
@@ -82,6 +84,35 @@ pub struct SecretArgs {
     /// HS256 secret for JWTs. When unset a random one is generated (dev only).
     #[arg(long = "jwt-secret", env = "JWT_SECRET", hide_env_values = true)]
     pub jwt_secret: Option<String>,
+}
+
+/// Webhook receivers.
+#[derive(Debug, Clone, Args, Default)]
+pub struct WebhookArgs {
+    /// Comma-separated URLs that get every webhook event (none: webhooks off).
+    #[arg(long = "webhook-urls", env = "WEBHOOK_URLS", value_delimiter = ',')]
+    pub urls: Vec<String>,
+    /// HMAC-SHA256 key the deliveries are signed with (required with URLs).
+    #[arg(
+        long = "webhook-secret",
+        env = "WEBHOOK_SECRET",
+        hide_env_values = true
+    )]
+    pub secret: Option<String>,
+    /// How long a receiver has to answer before the delivery is retried.
+    #[arg(long = "webhook-timeout", env = "WEBHOOK_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
+    pub timeout: Duration,
+    /// Delay before the first retry of a failed delivery; each next one
+    /// doubles, up to 5 minutes, for up to an hour.
+    #[arg(long = "webhook-backoff", env = "WEBHOOK_BACKOFF", default_value = "1s", value_parser = parse_duration)]
+    pub backoff: Duration,
+    /// Most deliveries queued (over all receivers); newer events are dropped.
+    #[arg(
+        long = "webhook-queue-max",
+        env = "WEBHOOK_QUEUE_MAX",
+        default_value_t = 100_000
+    )]
+    pub queue_max: u64,
 }
 
 /// ICE servers handed to clients, and the embedded TURN server.
@@ -233,6 +264,13 @@ impl Config {
             port: 0,
             secret: SecretArgs {
                 jwt_secret: Some(jwt_secret.to_owned()),
+            },
+            webhooks: WebhookArgs {
+                urls: Vec::new(),
+                secret: None,
+                timeout: Duration::from_secs(5),
+                backoff: Duration::from_secs(1),
+                queue_max: 100_000,
             },
             database_url: "sqlite::memory:".into(),
             cors_origins: DEFAULT_CORS_ORIGINS.split(',').map(str::to_owned).collect(),

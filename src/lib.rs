@@ -33,6 +33,7 @@ pub mod state;
 pub mod store;
 pub mod telemetry;
 pub mod turn;
+pub mod webhooks;
 pub mod wire;
 
 pub use app::App;

@@ -11,9 +11,10 @@
 
 use std::sync::Arc;
 
-use crate::ports::{ChatStore, Locks, PresenceState, Publisher, StateError};
+use crate::ports::{ChatStore, Locks, NoHooks, Notifier, PresenceState, Publisher, StateError};
 use crate::wire::UserId;
 use crate::wire::app::{AppEvent, PresenceUpdate};
+use crate::wire::webhooks::Hook;
 
 /// Who is online, and the announcements of changes.
 #[derive(Clone, Debug)]
@@ -22,6 +23,7 @@ pub struct Presence {
     locks: Arc<dyn Locks>,
     chats: Arc<dyn ChatStore>,
     publisher: Arc<dyn Publisher>,
+    hooks: Arc<dyn Notifier>,
 }
 
 impl Presence {
@@ -37,7 +39,14 @@ impl Presence {
             locks,
             chats,
             publisher,
+            hooks: Arc::new(NoHooks),
         }
+    }
+
+    /// Report `user.online` / `user.offline` to `hooks` as well.
+    pub fn with_hooks(mut self, hooks: Arc<dyn Notifier>) -> Self {
+        self.hooks = hooks;
+        self
     }
 
     /// A socket of `user` connected: count it, announce if it is the first.
@@ -103,6 +112,12 @@ impl Presence {
         else {
             return Ok(());
         };
+        let user_id = user.clone();
+        self.hooks.notify(if online {
+            Hook::UserOnline { user_id }
+        } else {
+            Hook::UserOffline { user_id }
+        });
         let contacts = self
             .chats
             .chat_contacts(user)

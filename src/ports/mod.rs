@@ -9,6 +9,7 @@
 //! - [`calls`]: calls in progress and who is busy; the call log.
 //! - [`slots`]: resumable room slots (resume tokens, old peer ids).
 //! - [`locks`]: async mutexes by key (a chat, a user).
+//! - [`webhooks`]: reporting events to webhook receivers, and their queue.
 //! - [`publish`]: delivering events to users' sockets and to peers.
 
 pub mod calls;
@@ -19,6 +20,7 @@ pub mod publish;
 pub mod rooms;
 pub mod slots;
 pub mod store;
+pub mod webhooks;
 
 pub use calls::{CallLog, CallState, InviteeState, LiveCall, LiveInvitee};
 pub use locks::{LockGuard, Locks};
@@ -27,6 +29,7 @@ pub use publish::{Publisher, Undelivered};
 pub use rooms::{JoinError, Joined, Left, RoomState};
 pub use slots::{Slot, SlotState};
 pub use store::{ChatStore, StoreError, TodoStore, UserStore};
+pub use webhooks::{HookQueue, NoHooks, Notifier, QueuedHook};
 
 /// Shared state failed (a backend such as Redis is unreachable). The
 /// in-process implementations never return it.

@@ -12,6 +12,7 @@ pub mod calls;
 pub mod chats;
 pub mod todos;
 pub mod users;
+pub mod webhooks;
 
 pub use crate::ports::StoreError;
 

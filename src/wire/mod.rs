@@ -14,6 +14,7 @@ pub mod http;
 pub mod ids;
 pub mod models;
 pub mod ts;
+pub mod webhooks;
 pub mod webrtc;
 
 pub use ids::{CallId, ChatId, MessageId, PeerId, RoomId, TodoId, UserId};

@@ -60,7 +60,7 @@ const TRANSPORT: [&str; 12] = [
 ];
 
 /// Implementations of the ports.
-const IMPLEMENTATIONS: [&str; 3] = ["crate::store", "crate::memory", "sqlx"];
+const IMPLEMENTATIONS: [&str; 4] = ["crate::store", "crate::memory", "crate::webhooks", "sqlx"];
 
 #[test]
 fn the_domain_imports_no_transport_and_no_implementation() {

@@ -24,4 +24,5 @@ mod signalling;
 mod todos;
 mod turn_relay;
 mod web_static;
+mod webhooks;
 mod webrtc_peers;

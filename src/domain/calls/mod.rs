@@ -21,14 +21,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::ports::{
-    CallLog, CallState, InviteeState, LiveCall, LiveInvitee, Locks, PresenceState, Publisher,
-    StateError, StoreError, UserStore,
+    CallLog, CallState, InviteeState, LiveCall, LiveInvitee, Locks, Notifier, PresenceState,
+    Publisher, StateError, StoreError, UserStore,
 };
 use crate::wire::calls::{
     AnsweredElsewhere, CallAccepted, CallCancelled, CallEnded, CallEvent, CallIncoming, CallInvite,
     CallRecord, CallRejected, CallTimedOut, CancelReason, EndReason, MAX_METADATA_BYTES,
     RejectReason,
 };
+use crate::wire::webhooks::Hook;
 use crate::wire::{CallId, PeerId, RoomId, UserId, UserRef};
 
 pub use rules::record;
@@ -131,6 +132,8 @@ pub struct CallPorts {
     pub locks: Arc<dyn Locks>,
     /// Where call events go.
     pub publisher: Arc<dyn Publisher>,
+    /// Webhook events (`call.started`, `call.answered`, `call.ended`).
+    pub hooks: Arc<dyn Notifier>,
 }
 
 /// Call invitations.
@@ -308,6 +311,15 @@ impl Calls {
                 expires_at: inv.expires_at.clone(),
             });
             self.p.publisher.to_devices(&ringing, None, &event).await;
+            if !ringing.is_empty() {
+                self.p.hooks.notify(Hook::CallStarted {
+                    call_id: inv.call.id.clone(),
+                    room_id: inv.call.room.clone(),
+                    kind: inv.call.kind,
+                    caller: inv.call.caller.clone(),
+                    ringing,
+                });
+            }
         }
         let this = self.clone();
         let id = inv.call.id.clone();
@@ -342,6 +354,11 @@ impl Calls {
             .publisher
             .to_devices(&caller, None, &CallEvent::Accepted(by))
             .await;
+        self.p.hooks.notify(Hook::CallAnswered {
+            call_id: id.clone(),
+            room_id: call.room.clone(),
+            by: user.clone(),
+        });
         self.elsewhere(user, device, id).await;
         Ok(call.room)
     }
@@ -546,11 +563,10 @@ impl Calls {
         for v in &call.invitees {
             self.p.state.release(&v.user.id, &call.id).await?;
         }
-        self.p
-            .log
-            .save_call(&record(&call, Some(crate::wire::now())))
-            .await?;
+        let ended = record(&call, Some(crate::wire::now()));
+        self.p.log.save_call(&ended).await?;
         self.p.state.remove(&call.id).await?;
+        self.p.hooks.notify(Hook::CallEnded(ended));
         tracing::info!(call_id = %call.id, "call ended");
         Ok(())
     }

@@ -21,8 +21,11 @@ use std::sync::Arc;
 
 use super::calls::Calls;
 
-use crate::ports::{ChatStore, JoinError, Left, Publisher, RoomState, StateError, Undelivered};
+use crate::ports::{
+    ChatStore, JoinError, Left, NoHooks, Notifier, Publisher, RoomState, StateError, Undelivered,
+};
 use crate::wire::ids::InvalidRoomId;
+use crate::wire::webhooks::{Hook, Participant};
 use crate::wire::webrtc::{
     CandidateIn, CandidateOut, LeaveReason, MAX_CANDIDATE_BYTES, MAX_SDP_BYTES, PeerInfo,
     PeerJoined, PeerLeft, SdpIn, SdpOut, SignalEvent,
@@ -126,6 +129,15 @@ pub struct RoomJoin {
     pub resume_token: Option<String>,
 }
 
+fn participant(room: &RoomId, peer: &PeerInfo) -> Participant {
+    Participant {
+        room_id: room.clone(),
+        peer_id: peer.peer_id.clone(),
+        user_id: peer.user_id.clone(),
+        username: peer.username.clone(),
+    }
+}
+
 /// Rooms and relay.
 #[derive(Clone, Debug)]
 pub struct Signalling {
@@ -136,6 +148,7 @@ pub struct Signalling {
     max_rooms: usize,
     calls: Option<Calls>,
     resume: Option<ResumeConfig>,
+    hooks: Arc<dyn Notifier>,
 }
 
 impl Signalling {
@@ -154,6 +167,7 @@ impl Signalling {
             max_rooms: usize::MAX,
             calls: None,
             resume: None,
+            hooks: Arc::new(NoHooks),
         }
     }
 
@@ -166,6 +180,13 @@ impl Signalling {
     /// Admit to `call:<id>` rooms whom `calls` says (without it, nobody).
     pub fn with_calls(mut self, calls: Calls) -> Self {
         self.calls = Some(calls);
+        self
+    }
+
+    /// Report rooms starting and finishing, and participants joining and
+    /// leaving, to `hooks`.
+    pub fn with_hooks(mut self, hooks: Arc<dyn Notifier>) -> Self {
+        self.hooks = hooks;
         self
     }
 
@@ -244,6 +265,13 @@ impl Signalling {
             return;
         }
         tracing::debug!(room_id = %join.room, peer_id = %join.me.peer_id, "peer joined room");
+        if join.others.is_empty() {
+            self.hooks.notify(Hook::RoomStarted {
+                room_id: join.room.clone(),
+            });
+        }
+        self.hooks
+            .notify(Hook::ParticipantJoined(participant(&join.room, &join.me)));
         let msg = PeerJoined {
             room_id: join.room.clone(),
             peer: join.me.clone(),
@@ -257,6 +285,15 @@ impl Signalling {
     }
 
     async fn announce_left(&self, left: &Left, reason: LeaveReason) {
+        self.hooks.notify(Hook::ParticipantLeft {
+            participant: participant(&left.room, &left.peer),
+            reason,
+        });
+        if left.rest.is_empty() {
+            self.hooks.notify(Hook::RoomFinished {
+                room_id: left.room.clone(),
+            });
+        }
         let msg = PeerLeft {
             room_id: left.room.clone(),
             peer_id: left.peer.peer_id.clone(),

@@ -1,0 +1,116 @@
+//! The webhook outbox: deliveries waiting for their receiver, oldest first
+//! within each ordering key.
+
+use async_trait::async_trait;
+use sqlx::FromRow;
+
+use super::{Db, StoreError};
+use crate::ports::{HookQueue, QueuedHook};
+
+#[derive(FromRow)]
+struct Row {
+    id: String,
+    url: String,
+    ordering_key: String,
+    body: String,
+    created_ms: i64,
+    attempts: i64,
+}
+
+impl From<Row> for QueuedHook {
+    fn from(r: Row) -> Self {
+        QueuedHook {
+            id: r.id,
+            url: r.url,
+            key: r.ordering_key,
+            body: r.body,
+            created_ms: r.created_ms,
+            attempts: u32::try_from(r.attempts).unwrap_or(u32::MAX),
+        }
+    }
+}
+
+#[async_trait]
+impl HookQueue for Db {
+    async fn push(&self, hooks: &[QueuedHook]) -> Result<(), StoreError> {
+        let mut tx = self.pool().begin().await?;
+        for h in hooks {
+            sqlx::query(
+                "INSERT OR IGNORE INTO webhook_outbox \
+                 (id, url, ordering_key, body, created_ms, attempts, next_ms) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?5)",
+            )
+            .bind(&h.id)
+            .bind(&h.url)
+            .bind(&h.key)
+            .bind(&h.body)
+            .bind(h.created_ms)
+            .bind(i64::from(h.attempts))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn waiting(&self) -> Result<u64, StoreError> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM webhook_outbox")
+            .fetch_one(self.pool())
+            .await?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    async fn due(&self, url: &str, now_ms: i64, limit: u32) -> Result<Vec<QueuedHook>, StoreError> {
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT o.id, o.url, o.ordering_key, o.body, o.created_ms, o.attempts \
+             FROM webhook_outbox o \
+             WHERE o.url = ?1 AND o.next_ms <= ?2 \
+               AND o.seq = (SELECT MIN(f.seq) FROM webhook_outbox f \
+                            WHERE f.url = o.url AND f.ordering_key = o.ordering_key) \
+             ORDER BY o.seq LIMIT ?3",
+        )
+        .bind(url)
+        .bind(now_ms)
+        .bind(i64::from(limit))
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows.into_iter().map(QueuedHook::from).collect())
+    }
+
+    async fn next_due(&self, url: &str) -> Result<Option<i64>, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT MIN(next_ms) FROM webhook_outbox WHERE url = ?1")
+                .bind(url)
+                .fetch_one(self.pool())
+                .await?,
+        )
+    }
+
+    async fn remove(&self, id: &str, url: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM webhook_outbox WHERE id = ?1 AND url = ?2")
+            .bind(id)
+            .bind(url)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    async fn retry(
+        &self,
+        id: &str,
+        url: &str,
+        attempts: u32,
+        next_ms: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE webhook_outbox SET attempts = ?3, next_ms = ?4 WHERE id = ?1 AND url = ?2",
+        )
+        .bind(id)
+        .bind(url)
+        .bind(i64::from(attempts))
+        .bind(next_ms)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+}
