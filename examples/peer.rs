@@ -153,6 +153,11 @@ impl Signal {
     pub fn close(&self) {
         self.client.close();
     }
+
+    /// Loses the connection without leaving the namespace (a network blip).
+    pub fn drop_connection(&self) {
+        self.client.drop_connection();
+    }
 }
 
 /// `PEER_DEBUG_FRAMES=1` prints every event received after the namespace connect.
@@ -574,7 +579,7 @@ impl Peer {
     /// Drops the signalling socket as a network blip would; the peer
     /// reconnects and resumes its slot (`PeerEvent::Resumed`).
     pub fn drop_signalling(&self) {
-        self.inner.signal().close();
+        self.inner.signal().drop_connection();
     }
 
     /// Hangs up the call (if any), leaves the room, closes every peer

@@ -2,7 +2,8 @@
 # The test command. On a fresh machine (as root) it installs what the suites
 # need from Debian and npm, builds the server and the web client, and runs:
 #   1. Rust unit and integration tests (cargo test: in-process app on port 0,
-#      webrtc-rs peers, embedded TURN and coturn relays),
+#      webrtc-rs peers, embedded TURN and coturn relays, the store on SQLite
+#      and on a PostgreSQL server the tests start themselves),
 #   2. the socket.io-client compatibility suite (tests/compat, node --test),
 #   3. the browser end-to-end suite (web/e2e: Debian Chromium + playwright-core,
 #      run inside a network namespace that has only `lo`),
@@ -20,6 +21,7 @@ command -v npm >/dev/null || missing+=(npm)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v turnserver >/dev/null || missing+=(coturn)
 command -v ip >/dev/null || missing+=(iproute2)
+compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null || missing+=(postgresql)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "tests/run.sh: missing ${missing[*]}; install them or run as root" >&2
@@ -32,6 +34,9 @@ fi
 # The coturn package starts a system turnserver on install on some setups;
 # the tests start their own on loopback with their own config.
 systemctl disable --now coturn >/dev/null 2>&1 || true
+# Likewise the tests start their own PostgreSQL (tests/api/postgres.rs) on a
+# free loopback port; the package's own cluster is not used.
+systemctl disable --now postgresql >/dev/null 2>&1 || true
 
 # --- builds ----------------------------------------------------------------
 echo "== cargo build"

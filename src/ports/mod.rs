@@ -20,6 +20,7 @@ pub mod publish;
 pub mod rooms;
 pub mod slots;
 pub mod store;
+pub mod store_conformance;
 pub mod webhooks;
 
 pub use calls::{CallLog, CallState, InviteeState, LiveCall, LiveInvitee};

@@ -50,7 +50,8 @@ pub trait HookQueue: Send + Sync + std::fmt::Debug {
     /// For `url`: the oldest waiting delivery of each key, when it is due
     /// at `now_ms`; oldest first, at most `limit`.
     async fn due(&self, url: &str, now_ms: i64, limit: u32) -> Result<Vec<QueuedHook>, StoreError>;
-    /// When the next delivery for `url` is due (unix ms), if any waits.
+    /// When the next delivery for `url` can go (unix ms): the earliest due
+    /// time of the oldest waiting delivery of each key.
     async fn next_due(&self, url: &str) -> Result<Option<i64>, StoreError>;
     /// Delivered (or given up): forget it.
     async fn remove(&self, id: &str, url: &str) -> Result<(), StoreError>;

@@ -261,7 +261,10 @@ async fn on_disconnect<A: Adapter>(
     } else {
         LeaveReason::Disconnected
     };
-    let held = st.signalling.disconnected(&me, why).await;
+    // A client that closed its socket on purpose left; any other end
+    // (transport closed or failed, heartbeat missed) may be a network blip.
+    let lost = !matches!(reason, DisconnectReason::ClientNSDisconnect);
+    let held = st.signalling.disconnected(&me, why, lost).await;
     let Some(caller) = session::caller(&s) else {
         return;
     };

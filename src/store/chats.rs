@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use sqlx::FromRow;
 
 use super::users::UserRow;
-use super::{Db, StoreError, is_foreign_key_violation, now};
+use super::{Backend, Db, StoreError, is_foreign_key_violation, now, on_pool};
 use crate::ports::ChatStore;
 use crate::wire::models::MessageKind;
 use crate::wire::{Chat, ChatId, ChatMember, Message, MessageId, UserId, UserRef, UserSummary};
@@ -73,8 +73,17 @@ struct ParticipantRow {
 const MESSAGE_COLUMNS: &str = "m.id, m.chat_id, m.sender_id, u.username AS sender_username, \
      m.text, m.type AS kind, m.created_at";
 
-/// Next value of the chat activity counter (one index probe).
-const NEXT_ACTIVITY: &str = "(SELECT COALESCE(MAX(activity), 0) + 1 FROM chats)";
+impl Db {
+    /// Next value of the chat activity counter: one index probe on SQLite
+    /// (writers are serialized there), a sequence on PostgreSQL (several
+    /// nodes write at once).
+    fn next_activity(&self) -> &'static str {
+        match self.backend() {
+            Backend::Sqlite => "(SELECT COALESCE(MAX(activity), 0) + 1 FROM chats)",
+            Backend::Postgres => "nextval('chat_activity')",
+        }
+    }
+}
 
 #[async_trait]
 impl ChatStore for Db {
@@ -83,12 +92,13 @@ impl ChatStore for Db {
         chat_id: &ChatId,
         user_id: &UserId,
     ) -> Result<bool, StoreError> {
-        let row: Option<(i64,)> =
-            sqlx::query_as("SELECT 1 FROM chat_participants WHERE chat_id = ? AND user_id = ?")
-                .bind(chat_id.as_str())
-                .bind(user_id.as_str())
-                .fetch_optional(self.pool())
-                .await?;
+        let sql =
+            self.sql("SELECT user_id FROM chat_participants WHERE chat_id = ? AND user_id = ?");
+        let row: Option<(String,)> = on_pool!(self, p => sqlx::query_as(&sql)
+            .bind(chat_id.as_str())
+            .bind(user_id.as_str())
+            .fetch_optional(p)
+            .await)?;
         Ok(row.is_some())
     }
 
@@ -100,33 +110,38 @@ impl ChatStore for Db {
     ) -> Result<Chat, StoreError> {
         let id = uuid::Uuid::new_v4().to_string();
         let at = now();
-        let res: Result<(), sqlx::Error> = async {
-            let mut tx = self.pool().begin().await?;
-            sqlx::query(&format!(
+        let chat_sql = self
+            .sql(&format!(
                 "INSERT INTO chats (id, name, created_by, created_at, last_activity_at, activity) \
-                 VALUES (?, ?, ?, ?, ?, {NEXT_ACTIVITY})"
+                 VALUES (?, ?, ?, ?, ?, {})",
+                self.next_activity()
             ))
-            .bind(&id)
-            .bind(name)
-            .bind(creator_id.as_str())
-            .bind(&at)
-            .bind(&at)
-            .execute(&mut *tx)
-            .await?;
-            for p in &participants {
-                sqlx::query(
-                    "INSERT INTO chat_participants (chat_id, user_id, unread_count, joined_at) \
-                     VALUES (?, ?, 0, ?)",
-                )
+            .into_owned();
+        let member_sql = self.sql(
+            "INSERT INTO chat_participants (chat_id, user_id, unread_count, joined_at) \
+             VALUES (?, ?, 0, ?)",
+        );
+        let res: Result<(), sqlx::Error> = on_pool!(self, pool => async {
+            let mut tx = pool.begin().await?;
+            sqlx::query(&chat_sql)
                 .bind(&id)
-                .bind(p.id.as_str())
+                .bind(name)
+                .bind(creator_id.as_str())
+                .bind(&at)
                 .bind(&at)
                 .execute(&mut *tx)
                 .await?;
+            for p in &participants {
+                sqlx::query(&member_sql)
+                    .bind(&id)
+                    .bind(p.id.as_str())
+                    .bind(&at)
+                    .execute(&mut *tx)
+                    .await?;
             }
             tx.commit().await
         }
-        .await;
+        .await);
         match res {
             Ok(()) => Ok(Chat {
                 id: ChatId::new(id),
@@ -147,7 +162,7 @@ impl ChatStore for Db {
         chat_id: Option<&ChatId>,
     ) -> Result<Vec<Chat>, StoreError> {
         let chat_id = chat_id.map(ChatId::as_str);
-        let rows = sqlx::query_as::<_, ChatRow>(
+        let sql = self.sql(
             "SELECT c.id, c.name, c.created_at, cp.unread_count, \
                     m.id AS m_id, m.sender_id AS m_sender_id, u.username AS m_sender_username, \
                     m.text AS m_text, m.type AS m_kind, m.created_at AS m_created_at \
@@ -158,26 +173,28 @@ impl ChatStore for Db {
              LEFT JOIN users u ON u.id = m.sender_id \
              WHERE cp.user_id = ?1 AND (?2 IS NULL OR cp.chat_id = ?2) \
              ORDER BY c.activity DESC",
-        )
-        .bind(user_id.as_str())
-        .bind(chat_id)
-        .fetch_all(self.pool())
-        .await?;
+        );
+        let rows = on_pool!(self, p => sqlx::query_as::<_, ChatRow>(&sql)
+            .bind(user_id.as_str())
+            .bind(chat_id)
+            .fetch_all(p)
+            .await)?;
         if rows.is_empty() {
             return Ok(Vec::new());
         }
-        let participants = sqlx::query_as::<_, ParticipantRow>(
+        let sql = self.sql(
             "SELECT cp2.chat_id, u.id, u.username, u.email \
              FROM chat_participants cp1 \
              JOIN chat_participants cp2 ON cp2.chat_id = cp1.chat_id \
              JOIN users u ON u.id = cp2.user_id \
              WHERE cp1.user_id = ?1 AND (?2 IS NULL OR cp1.chat_id = ?2) \
              ORDER BY cp2.joined_at, u.username, u.id",
-        )
-        .bind(user_id.as_str())
-        .bind(chat_id)
-        .fetch_all(self.pool())
-        .await?;
+        );
+        let participants = on_pool!(self, p => sqlx::query_as::<_, ParticipantRow>(&sql)
+            .bind(user_id.as_str())
+            .bind(chat_id)
+            .fetch_all(p)
+            .await)?;
         let mut by_chat: HashMap<String, Vec<ChatMember>> = HashMap::new();
         for p in participants {
             by_chat
@@ -224,13 +241,14 @@ impl ChatStore for Db {
     }
 
     async fn chat_members(&self, chat_id: &ChatId) -> Result<Vec<UserRef>, StoreError> {
-        let rows = sqlx::query_as::<_, MemberRow>(
+        let sql = self.sql(
             "SELECT u.id, u.username FROM chat_participants cp \
              JOIN users u ON u.id = cp.user_id WHERE cp.chat_id = ?",
-        )
-        .bind(chat_id.as_str())
-        .fetch_all(self.pool())
-        .await?;
+        );
+        let rows = on_pool!(self, p => sqlx::query_as::<_, MemberRow>(&sql)
+            .bind(chat_id.as_str())
+            .fetch_all(p)
+            .await)?;
         Ok(rows
             .into_iter()
             .map(|r| UserRef {
@@ -254,35 +272,44 @@ impl ChatStore for Db {
             kind: MessageKind::Text,
             created_at: now(),
         };
-        let mut tx = self.pool().begin().await?;
-        sqlx::query(
+        let insert = self.sql(
             "INSERT INTO messages (id, chat_id, sender_id, text, type, created_at) \
              VALUES (?, ?, ?, ?, ?, ?)",
-        )
-        .bind(msg.id.as_str())
-        .bind(msg.chat_id.as_str())
-        .bind(msg.sender.id.as_str())
-        .bind(&msg.text)
-        .bind("text")
-        .bind(&msg.created_at)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(&format!(
-            "UPDATE chats SET last_activity_at = ?, activity = {NEXT_ACTIVITY} WHERE id = ?"
-        ))
-        .bind(&msg.created_at)
-        .bind(chat_id.as_str())
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
+        );
+        let bump = self
+            .sql(&format!(
+                "UPDATE chats SET last_activity_at = ?, activity = {} WHERE id = ?",
+                self.next_activity()
+            ))
+            .into_owned();
+        let unread = self.sql(
             "UPDATE chat_participants SET unread_count = unread_count + 1 \
              WHERE chat_id = ? AND user_id != ?",
-        )
-        .bind(chat_id.as_str())
-        .bind(sender.id.as_str())
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
+        );
+        on_pool!(self, pool => async {
+            let mut tx = pool.begin().await?;
+            sqlx::query(&insert)
+                .bind(msg.id.as_str())
+                .bind(msg.chat_id.as_str())
+                .bind(msg.sender.id.as_str())
+                .bind(&msg.text)
+                .bind("text")
+                .bind(&msg.created_at)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(&bump)
+                .bind(&msg.created_at)
+                .bind(chat_id.as_str())
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(&unread)
+                .bind(chat_id.as_str())
+                .bind(sender.id.as_str())
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await
+        }
+        .await)?;
         Ok(msg)
     }
 
@@ -291,12 +318,12 @@ impl ChatStore for Db {
         chat_id: &ChatId,
         message_id: &MessageId,
     ) -> Result<Option<i64>, StoreError> {
-        let row: Option<(i64,)> =
-            sqlx::query_as("SELECT seq FROM messages WHERE id = ? AND chat_id = ?")
-                .bind(message_id.as_str())
-                .bind(chat_id.as_str())
-                .fetch_optional(self.pool())
-                .await?;
+        let sql = self.sql("SELECT seq FROM messages WHERE id = ? AND chat_id = ?");
+        let row: Option<(i64,)> = on_pool!(self, p => sqlx::query_as(&sql)
+            .bind(message_id.as_str())
+            .bind(chat_id.as_str())
+            .fetch_optional(p)
+            .await)?;
         Ok(row.map(|r| r.0))
     }
 
@@ -306,43 +333,48 @@ impl ChatStore for Db {
         limit: i64,
         before: Option<i64>,
     ) -> Result<Vec<Message>, StoreError> {
-        let mut rows = sqlx::query_as::<_, MessageRow>(&format!(
-            "SELECT {MESSAGE_COLUMNS} FROM messages m JOIN users u ON u.id = m.sender_id \
-             WHERE m.chat_id = ?1 AND m.seq < ?2 \
-             ORDER BY m.seq DESC LIMIT ?3"
-        ))
-        .bind(chat_id.as_str())
-        .bind(before.unwrap_or(i64::MAX))
-        .bind(limit)
-        .fetch_all(self.pool())
-        .await?;
+        let sql = self
+            .sql(&format!(
+                "SELECT {MESSAGE_COLUMNS} FROM messages m JOIN users u ON u.id = m.sender_id \
+                 WHERE m.chat_id = ?1 AND m.seq < ?2 \
+                 ORDER BY m.seq DESC LIMIT ?3"
+            ))
+            .into_owned();
+        let mut rows = on_pool!(self, p => sqlx::query_as::<_, MessageRow>(&sql)
+            .bind(chat_id.as_str())
+            .bind(before.unwrap_or(i64::MAX))
+            .bind(limit)
+            .fetch_all(p)
+            .await)?;
         rows.reverse();
         Ok(rows.into_iter().map(Message::from).collect())
     }
 
     async fn mark_chat_read(&self, chat_id: &ChatId, user_id: &UserId) -> Result<(), StoreError> {
-        let res = sqlx::query(
-            "UPDATE chat_participants SET unread_count = 0 WHERE chat_id = ? AND user_id = ?",
-        )
-        .bind(chat_id.as_str())
-        .bind(user_id.as_str())
-        .execute(self.pool())
-        .await?;
-        if res.rows_affected() == 0 {
+        let sql = self
+            .sql("UPDATE chat_participants SET unread_count = 0 WHERE chat_id = ? AND user_id = ?");
+        let affected = on_pool!(self, p => sqlx::query(&sql)
+            .bind(chat_id.as_str())
+            .bind(user_id.as_str())
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))?;
+        if affected == 0 {
             return Err(StoreError::NotFound);
         }
         Ok(())
     }
 
     async fn chat_contacts(&self, user_id: &UserId) -> Result<Vec<UserId>, StoreError> {
-        let rows: Vec<(String,)> = sqlx::query_as(
+        let sql = self.sql(
             "SELECT DISTINCT cp2.user_id FROM chat_participants cp1 \
              JOIN chat_participants cp2 ON cp2.chat_id = cp1.chat_id \
              WHERE cp1.user_id = ?1 AND cp2.user_id != ?1",
-        )
-        .bind(user_id.as_str())
-        .fetch_all(self.pool())
-        .await?;
+        );
+        let rows: Vec<(String,)> = on_pool!(self, p => sqlx::query_as(&sql)
+            .bind(user_id.as_str())
+            .fetch_all(p)
+            .await)?;
         Ok(rows.into_iter().map(|r| UserId::new(r.0)).collect())
     }
 }

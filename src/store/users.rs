@@ -1,9 +1,9 @@
 //! Users: accounts with argon2 password hashes.
 
 use async_trait::async_trait;
-use sqlx::{FromRow, QueryBuilder, Sqlite};
+use sqlx::FromRow;
 
-use super::{Db, StoreError, is_unique_violation, now};
+use super::{Backend, Db, StoreError, is_unique_violation, now, on_pool};
 use crate::ports::UserStore;
 use crate::ports::store::UserWithHash;
 use crate::wire::{UserId, UserSummary};
@@ -45,16 +45,18 @@ impl UserStore for Db {
             username: username.to_owned(),
             email: email.to_owned(),
         };
-        let res = sqlx::query(
+        let sql = self.sql(
             "INSERT INTO users (id, email, username, password_hash, created_at) VALUES (?, ?, ?, ?, ?)",
-        )
-        .bind(user.id.as_str())
-        .bind(&user.email)
-        .bind(&user.username)
-        .bind(password_hash)
-        .bind(now())
-        .execute(self.pool())
-        .await;
+        );
+        let res = on_pool!(self, p => sqlx::query(&sql)
+            .bind(user.id.as_str())
+            .bind(&user.email)
+            .bind(&user.username)
+            .bind(password_hash)
+            .bind(now())
+            .execute(p)
+            .await
+            .map(|_| ()));
         match res {
             Ok(_) => Ok(user),
             Err(e) if is_unique_violation(&e) => {
@@ -65,12 +67,11 @@ impl UserStore for Db {
     }
 
     async fn user_by_email(&self, email: &str) -> Result<Option<UserWithHash>, StoreError> {
-        let row = sqlx::query_as::<_, HashRow>(
-            "SELECT id, username, email, password_hash FROM users WHERE email = ?",
-        )
-        .bind(email)
-        .fetch_optional(self.pool())
-        .await?;
+        let sql = self.sql("SELECT id, username, email, password_hash FROM users WHERE email = ?");
+        let row = on_pool!(self, p => sqlx::query_as::<_, HashRow>(&sql)
+            .bind(email)
+            .fetch_optional(p)
+            .await)?;
         Ok(row.map(|r| UserWithHash {
             user: r.user.into(),
             password_hash: r.password_hash,
@@ -78,11 +79,11 @@ impl UserStore for Db {
     }
 
     async fn user_by_id(&self, id: &UserId) -> Result<Option<UserSummary>, StoreError> {
-        let row =
-            sqlx::query_as::<_, UserRow>("SELECT id, username, email FROM users WHERE id = ?")
-                .bind(id.as_str())
-                .fetch_optional(self.pool())
-                .await?;
+        let sql = self.sql("SELECT id, username, email FROM users WHERE id = ?");
+        let row = on_pool!(self, p => sqlx::query_as::<_, UserRow>(&sql)
+            .bind(id.as_str())
+            .fetch_optional(p)
+            .await)?;
         Ok(row.map(Into::into))
     }
 
@@ -92,15 +93,23 @@ impl UserStore for Db {
             .replace('%', "\\%")
             .replace('_', "\\_");
         let pattern = format!("%{escaped}%");
-        let rows = sqlx::query_as::<_, UserRow>(
-            "SELECT id, username, email FROM users \
-             WHERE username LIKE ?1 ESCAPE '\\' OR email LIKE ?1 ESCAPE '\\' \
-             ORDER BY username LIMIT ?2",
-        )
-        .bind(pattern)
-        .bind(limit)
-        .fetch_all(self.pool())
-        .await?;
+        // SQLite's LIKE ignores ASCII case; PostgreSQL needs ILIKE.
+        let like = match self.backend() {
+            Backend::Sqlite => "LIKE",
+            Backend::Postgres => "ILIKE",
+        };
+        let sql = self
+            .sql(&format!(
+                "SELECT id, username, email FROM users \
+             WHERE username {like} ?1 ESCAPE '\\' OR email {like} ?1 ESCAPE '\\' \
+             ORDER BY username LIMIT ?2"
+            ))
+            .into_owned();
+        let rows = on_pool!(self, p => sqlx::query_as::<_, UserRow>(&sql)
+            .bind(&pattern)
+            .bind(limit)
+            .fetch_all(p)
+            .await)?;
         Ok(rows.into_iter().map(Into::into).collect())
     }
 
@@ -108,14 +117,19 @@ impl UserStore for Db {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let mut q: QueryBuilder<Sqlite> =
-            QueryBuilder::new("SELECT id, username, email FROM users WHERE id IN (");
-        let mut list = q.separated(", ");
-        for id in ids {
-            list.push_bind(id.as_str());
-        }
-        q.push(")");
-        let rows = q.build_query_as::<UserRow>().fetch_all(self.pool()).await?;
+        let sql = self
+            .sql(&format!(
+                "SELECT id, username, email FROM users WHERE id IN ({})",
+                super::placeholders(ids.len())
+            ))
+            .into_owned();
+        let rows = on_pool!(self, p => {
+            let mut q = sqlx::query_as::<_, UserRow>(&sql);
+            for id in ids {
+                q = q.bind(id.as_str());
+            }
+            q.fetch_all(p).await
+        })?;
         Ok(rows.into_iter().map(Into::into).collect())
     }
 }

@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use sqlx::FromRow;
 
-use super::{Db, StoreError};
+use super::{Db, StoreError, on_pool};
 use crate::ports::{HookQueue, QueuedHook};
 
 #[derive(FromRow)]
@@ -33,65 +33,78 @@ impl From<Row> for QueuedHook {
 #[async_trait]
 impl HookQueue for Db {
     async fn push(&self, hooks: &[QueuedHook]) -> Result<(), StoreError> {
-        let mut tx = self.pool().begin().await?;
-        for h in hooks {
-            sqlx::query(
-                "INSERT OR IGNORE INTO webhook_outbox \
-                 (id, url, ordering_key, body, created_ms, attempts, next_ms) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?5)",
-            )
-            .bind(&h.id)
-            .bind(&h.url)
-            .bind(&h.key)
-            .bind(&h.body)
-            .bind(h.created_ms)
-            .bind(i64::from(h.attempts))
-            .execute(&mut *tx)
-            .await?;
+        let sql = self.sql(
+            "INSERT INTO webhook_outbox \
+             (id, url, ordering_key, body, created_ms, attempts, next_ms) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?5) ON CONFLICT (id, url) DO NOTHING",
+        );
+        on_pool!(self, pool => async {
+            let mut tx = pool.begin().await?;
+            for h in hooks {
+                sqlx::query(&sql)
+                    .bind(&h.id)
+                    .bind(&h.url)
+                    .bind(&h.key)
+                    .bind(&h.body)
+                    .bind(h.created_ms)
+                    .bind(i64::from(h.attempts))
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await
         }
-        tx.commit().await?;
+        .await)?;
         Ok(())
     }
 
     async fn waiting(&self) -> Result<u64, StoreError> {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM webhook_outbox")
-            .fetch_one(self.pool())
-            .await?;
+        let n: i64 = on_pool!(self, p => sqlx::query_scalar("SELECT COUNT(*) FROM webhook_outbox")
+            .fetch_one(p)
+            .await)?;
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
     async fn due(&self, url: &str, now_ms: i64, limit: u32) -> Result<Vec<QueuedHook>, StoreError> {
-        let rows: Vec<Row> = sqlx::query_as(
+        let sql = self.sql(
             "SELECT o.id, o.url, o.ordering_key, o.body, o.created_ms, o.attempts \
              FROM webhook_outbox o \
              WHERE o.url = ?1 AND o.next_ms <= ?2 \
                AND o.seq = (SELECT MIN(f.seq) FROM webhook_outbox f \
                             WHERE f.url = o.url AND f.ordering_key = o.ordering_key) \
              ORDER BY o.seq LIMIT ?3",
-        )
-        .bind(url)
-        .bind(now_ms)
-        .bind(i64::from(limit))
-        .fetch_all(self.pool())
-        .await?;
+        );
+        let rows: Vec<Row> = on_pool!(self, p => sqlx::query_as(&sql)
+            .bind(url)
+            .bind(now_ms)
+            .bind(i64::from(limit))
+            .fetch_all(p)
+            .await)?;
         Ok(rows.into_iter().map(QueuedHook::from).collect())
     }
 
     async fn next_due(&self, url: &str) -> Result<Option<i64>, StoreError> {
-        Ok(
-            sqlx::query_scalar("SELECT MIN(next_ms) FROM webhook_outbox WHERE url = ?1")
-                .bind(url)
-                .fetch_one(self.pool())
-                .await?,
-        )
+        // Only the head of each key can be sent; a later event of a key
+        // waits for the head however early it would be due itself.
+        let sql = self.sql(
+            "SELECT MIN(o.next_ms) FROM webhook_outbox o \
+             WHERE o.url = ?1 \
+               AND o.seq = (SELECT MIN(f.seq) FROM webhook_outbox f \
+                            WHERE f.url = o.url AND f.ordering_key = o.ordering_key)",
+        );
+        Ok(on_pool!(self, p => sqlx::query_scalar(&sql)
+            .bind(url)
+            .fetch_one(p)
+            .await)?)
     }
 
     async fn remove(&self, id: &str, url: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM webhook_outbox WHERE id = ?1 AND url = ?2")
+        let sql = self.sql("DELETE FROM webhook_outbox WHERE id = ?1 AND url = ?2");
+        on_pool!(self, p => sqlx::query(&sql)
             .bind(id)
             .bind(url)
-            .execute(self.pool())
-            .await?;
+            .execute(p)
+            .await
+            .map(|_| ()))?;
         Ok(())
     }
 
@@ -102,15 +115,17 @@ impl HookQueue for Db {
         attempts: u32,
         next_ms: i64,
     ) -> Result<(), StoreError> {
-        sqlx::query(
+        let sql = self.sql(
             "UPDATE webhook_outbox SET attempts = ?3, next_ms = ?4 WHERE id = ?1 AND url = ?2",
-        )
-        .bind(id)
-        .bind(url)
-        .bind(i64::from(attempts))
-        .bind(next_ms)
-        .execute(self.pool())
-        .await?;
+        );
+        on_pool!(self, p => sqlx::query(&sql)
+            .bind(id)
+            .bind(url)
+            .bind(i64::from(attempts))
+            .bind(next_ms)
+            .execute(p)
+            .await
+            .map(|_| ()))?;
         Ok(())
     }
 }

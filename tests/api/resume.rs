@@ -64,7 +64,7 @@ async fn a_dropped_peer_is_away_and_a_new_socket_takes_its_slot_back() {
     a.recv("peer:joined").await;
     let old = a.sid.clone();
 
-    a.close();
+    a.drop_connection();
     let away = b.recv("peer:away").await;
     assert_eq!(away, json!({"roomId": "r", "peerId": old}));
     assert_eq!(app.room_size("r").await, 2, "the slot is held");
@@ -113,7 +113,7 @@ async fn a_dropped_peer_is_away_and_a_new_socket_takes_its_slot_back() {
     assert_eq!(app.room_size("r").await, 2);
 
     // The new slot is resumable again.
-    a2.close();
+    a2.drop_connection();
     b.recv("peer:away").await;
     let mut a3 = device(&app, &ta).await;
     let again = a3.call("room:resume", json!({"resumeToken": next})).await;
@@ -145,7 +145,7 @@ async fn an_unused_window_ends_with_peer_left_and_the_token_dies() {
     let token = token_of(&join(&mut a, "r", true).await);
     join(&mut b, "r", false).await;
     let old = a.sid.clone();
-    a.close();
+    a.drop_connection();
     assert_eq!(b.recv("peer:away").await["peerId"], old.as_str());
     let left = b.recv("peer:left").await;
     assert_eq!(left["peerId"], old.as_str());
@@ -165,7 +165,7 @@ async fn a_token_is_single_use_and_bound_to_its_user() {
     let (tm, _) = app.register("mallory").await;
     let mut a = device(&app, &ta).await;
     let token = token_of(&join(&mut a, "r", true).await);
-    a.close();
+    a.drop_connection();
 
     let mut m = device(&app, &tm).await;
     let foreign = m.call("room:resume", json!({"resumeToken": token})).await;
@@ -202,7 +202,7 @@ async fn a_held_slot_counts_toward_the_cap() {
     let mut c = device(&app, &tc).await;
     let token = token_of(&join(&mut a, "r", true).await);
     join(&mut b, "r", false).await;
-    a.close();
+    a.drop_connection();
     b.recv("peer:away").await;
     let full = c.call("room:join", json!({"roomId": "r"})).await;
     assert_eq!(full["error"], "room_full", "{full}");
@@ -231,7 +231,7 @@ async fn a_plain_join_leaves_at_once_and_room_leave_ends_the_token() {
     );
     assert_eq!(b.recv("peer:left").await["reason"], "left");
     let old = a.sid.clone();
-    a.close();
+    a.drop_connection();
     let left = b.recv("peer:left").await;
     assert_eq!(
         (left["roomId"].clone(), left["peerId"].clone()),
@@ -268,7 +268,7 @@ async fn a_live_socket_can_hand_its_slot_to_a_new_one() {
         )
         .await;
     assert_eq!(stale["error"], "peer_not_in_room", "the old socket is out");
-    a.close();
+    a.drop_connection();
     let seen = arrived(&mut b).await;
     assert!(
         !seen
@@ -299,7 +299,7 @@ async fn a_call_survives_a_resumed_drop_and_ends_after_an_unused_window() {
     join(&mut b, &room, true).await;
 
     // Alice drops and resumes: the call goes on past the window.
-    a.close();
+    a.drop_connection();
     b.recv("peer:away").await;
     let mut a2 = device(&app, &ta).await;
     let ok = a2.call("room:resume", json!({"resumeToken": token})).await;
@@ -315,11 +315,34 @@ async fn a_call_survives_a_resumed_drop_and_ends_after_an_unused_window() {
 
     // Alice drops for good: after the window she has left the room and
     // the call (with one participant left, it ends).
-    a2.close();
+    a2.drop_connection();
     b.recv("peer:away").await;
     let left = b.recv("peer:left").await;
     assert_eq!(left["reason"], "disconnected");
     let ended = b.recv("call:ended").await;
     assert_eq!(ended["callId"], call_id.as_str());
     assert_eq!(ended["reason"], "disconnected");
+}
+
+#[tokio::test]
+async fn closing_the_socket_on_purpose_frees_the_slot_at_once() {
+    let app = app(Duration::from_secs(10), 16).await;
+    let (ta, _) = app.register("alice").await;
+    let (tb, _) = app.register("bobby").await;
+    let mut a = device(&app, &ta).await;
+    let mut b = device(&app, &tb).await;
+    let token = token_of(&join(&mut a, "r", true).await);
+    join(&mut b, "r", false).await;
+    let old = a.sid.clone();
+    a.close();
+    let left = b.recv("peer:left").await;
+    assert_eq!(
+        (left["peerId"].clone(), left["reason"].clone()),
+        (json!(old), json!("disconnected"))
+    );
+    let seen = arrived(&mut b).await;
+    assert!(!seen.iter().any(|(n, _)| n == "peer:away"), "{seen:?}");
+    let mut a2 = device(&app, &ta).await;
+    let gone = a2.call("room:resume", json!({"resumeToken": token})).await;
+    assert_eq!(gone["error"], "resume_failed");
 }

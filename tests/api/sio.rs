@@ -138,4 +138,9 @@ impl Client {
     pub fn close(self) {
         self.inner.close();
     }
+
+    /// Lose the connection without leaving the namespace (a network blip).
+    pub fn drop_connection(self) {
+        self.inner.drop_connection();
+    }
 }

@@ -190,8 +190,13 @@ pub enum CallError {
 }
 
 enum Cmd {
-    Emit { body: String, ack: Option<AckFn> },
+    Emit {
+        body: String,
+        ack: Option<AckFn>,
+    },
     Close,
+    /// Drop the websocket without a goodbye (as a network loss would).
+    Drop,
 }
 
 /// Handle to one connected socket; dropping it closes the connection.
@@ -403,6 +408,12 @@ impl Client {
     pub fn close(&self) {
         let _ = self.tx.send(Cmd::Close);
     }
+
+    /// Drop the connection without leaving the namespace, as a lost network
+    /// would (the server sees the transport close).
+    pub fn drop_connection(&self) {
+        let _ = self.tx.send(Cmd::Drop);
+    }
 }
 
 async fn run(
@@ -477,6 +488,10 @@ async fn run(
                         Cmd::Close => {
                             closing = true;
                             packet::disconnect(&prefix)
+                        }
+                        Cmd::Drop => {
+                            failed = true;
+                            break;
                         }
                     };
                     if ws.feed(Message::text(packet)).await.is_err() {

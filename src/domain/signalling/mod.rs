@@ -323,14 +323,15 @@ impl Signalling {
         Ok(())
     }
 
-    /// `peer` disconnected: its resumable slots are held (the others get
-    /// `peer:away`, and `peer:left` only when the window ends unused), it
+    /// `peer` disconnected. When it `lost` its connection (rather than
+    /// closing it on purpose), its resumable slots are held: the others get
+    /// `peer:away`, and `peer:left` only when the window ends unused. It
     /// leaves every other room at once, and the others get `peer:left` with
     /// `reason` (`disconnected`, or `expired` when its token ran out; an
     /// expired session holds nothing). True when a slot is held.
-    pub async fn disconnected(&self, peer: &PeerId, reason: LeaveReason) -> bool {
+    pub async fn disconnected(&self, peer: &PeerId, reason: LeaveReason, lost: bool) -> bool {
         let held = match (&self.resume, reason) {
-            (Some(_), LeaveReason::Disconnected) => self.hold_slots(peer).await,
+            (Some(_), LeaveReason::Disconnected) if lost => self.hold_slots(peer).await,
             _ => Vec::new(),
         };
         if held.is_empty() {

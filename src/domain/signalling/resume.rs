@@ -192,7 +192,7 @@ impl Signalling {
         let resume_token = r.issue(&slot.room, &me).await?;
         drop(guard);
         if !still_here() {
-            self.disconnected(&me.peer_id, LeaveReason::Disconnected)
+            self.disconnected(&me.peer_id, LeaveReason::Disconnected, true)
                 .await;
             return Err(SignalError::Gone);
         }
