@@ -318,31 +318,61 @@ where
     );
     ok(s.push(&[hook("e1", "room:a", 10)]).await, "push again");
     assert_eq!(ok(s.waiting().await, "waiting"), 3, "a repeat is ignored");
-    let due: Vec<String> = ok(s.due("http://r/", 100, 10).await, "due")
-        .into_iter()
-        .map(|h| h.id)
-        .collect();
-    assert_eq!(due, ["e1", "e3"], "the oldest of each key");
-    ok(s.retry("e1", "http://r/", 1, 500).await, "retry");
-    let due = ok(s.due("http://r/", 100, 10).await, "due");
+    let claim = |now: i64| s.claim("http://r/", now, now + 1000, 10);
+    let ids = |v: Vec<QueuedHook>| v.into_iter().map(|h| h.id).collect::<Vec<_>>();
     assert_eq!(
-        due.iter().map(|h| h.id.as_str()).collect::<Vec<_>>(),
-        ["e3"],
-        "e2 waits for e1"
+        ids(ok(claim(100).await, "claim")),
+        ["e1", "e3"],
+        "the oldest of each key"
     );
-    assert_eq!(ok(s.next_due("http://r/").await, "next"), Some(12));
-    let later = ok(s.due("http://r/", 600, 10).await, "due");
-    assert_eq!(later[0].attempts, 1);
+    assert!(
+        ok(claim(100).await, "claim").is_empty(),
+        "claimed ones are leased"
+    );
+    ok(s.retry("e1", "http://r/", 1, 500).await, "retry");
+    assert!(
+        ok(claim(100).await, "claim").is_empty(),
+        "e2 waits for e1, e3 is leased"
+    );
+    assert_eq!(ok(s.next_due("http://r/").await, "next"), Some(500));
+    let again = ok(claim(600).await, "claim");
+    assert_eq!(
+        again
+            .iter()
+            .map(|h| (h.id.as_str(), h.attempts))
+            .collect::<Vec<_>>(),
+        [("e1", 1)]
+    );
     ok(s.remove("e1", "http://r/").await, "remove");
     ok(s.remove("e3", "http://r/").await, "remove");
-    let due: Vec<String> = ok(s.due("http://r/", 600, 10).await, "due")
-        .into_iter()
-        .map(|h| h.id)
-        .collect();
-    assert_eq!(due, ["e2"]);
+    assert_eq!(ids(ok(claim(600).await, "claim")), ["e2"]);
     assert!(
-        ok(s.due("http://other/", 600, 10).await, "due").is_empty(),
+        ok(s.claim("http://other/", 600, 700, 10).await, "claim").is_empty(),
         "per receiver"
     );
     assert_eq!(ok(s.next_due("http://other/").await, "next"), None);
+
+    // Two workers (two nodes) claiming at once never take the same event.
+    let many: Vec<QueuedHook> = (0..40)
+        .map(|i| hook(&format!("c{i}"), &format!("k{i}"), 1000))
+        .collect();
+    ok(s.push(&many).await, "push");
+    let (x, y) = tokio::join!(
+        s.claim("http://r/", 2000, 9000, 25),
+        s.claim("http://r/", 2000, 9000, 25)
+    );
+    let (x, y) = (ok(x, "claim"), ok(y, "claim"));
+    let rest = ok(s.claim("http://r/", 2000, 9000, 50).await, "claim");
+    let mut all: Vec<String> = x
+        .iter()
+        .chain(&y)
+        .chain(&rest)
+        .map(|h| h.id.clone())
+        .filter(|i| i.starts_with('c'))
+        .collect();
+    let n = all.len();
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), n, "no event claimed twice");
+    assert_eq!(n, 40, "every due event was claimed once");
 }

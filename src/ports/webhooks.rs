@@ -47,9 +47,18 @@ pub trait HookQueue: Send + Sync + std::fmt::Debug {
     async fn push(&self, hooks: &[QueuedHook]) -> Result<(), StoreError>;
     /// How many deliveries wait.
     async fn waiting(&self) -> Result<u64, StoreError>;
-    /// For `url`: the oldest waiting delivery of each key, when it is due
-    /// at `now_ms`; oldest first, at most `limit`.
-    async fn due(&self, url: &str, now_ms: i64, limit: u32) -> Result<Vec<QueuedHook>, StoreError>;
+    /// Claim, for `url`, the oldest waiting delivery of each key that is due
+    /// at `now_ms`, oldest first, at most `limit`: each is leased until
+    /// `lease_until_ms` (nobody else claims it meanwhile, so with several
+    /// nodes on one database each event is sent once; a node that dies
+    /// mid-delivery lets the lease run out and another one sends it).
+    async fn claim(
+        &self,
+        url: &str,
+        now_ms: i64,
+        lease_until_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<QueuedHook>, StoreError>;
     /// When the next delivery for `url` can go (unix ms): the earliest due
     /// time of the oldest waiting delivery of each key.
     async fn next_due(&self, url: &str) -> Result<Option<i64>, StoreError>;

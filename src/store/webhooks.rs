@@ -9,6 +9,7 @@ use crate::ports::{HookQueue, QueuedHook};
 
 #[derive(FromRow)]
 struct Row {
+    seq: i64,
     id: String,
     url: String,
     ordering_key: String,
@@ -64,21 +65,40 @@ impl HookQueue for Db {
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
-    async fn due(&self, url: &str, now_ms: i64, limit: u32) -> Result<Vec<QueuedHook>, StoreError> {
-        let sql = self.sql(
-            "SELECT o.id, o.url, o.ordering_key, o.body, o.created_ms, o.attempts \
-             FROM webhook_outbox o \
-             WHERE o.url = ?1 AND o.next_ms <= ?2 \
-               AND o.seq = (SELECT MIN(f.seq) FROM webhook_outbox f \
-                            WHERE f.url = o.url AND f.ordering_key = o.ordering_key) \
-             ORDER BY o.seq LIMIT ?3",
-        );
-        let rows: Vec<Row> = on_pool!(self, p => sqlx::query_as(&sql)
+    async fn claim(
+        &self,
+        url: &str,
+        now_ms: i64,
+        lease_until_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<QueuedHook>, StoreError> {
+        // The outer `next_ms <= ?2` is checked again on a row another
+        // claim changed meanwhile (PostgreSQL), so two claims never both
+        // take it; PostgreSQL also skips rows another claim holds locked.
+        let lock = match self.backend() {
+            super::Backend::Sqlite => "",
+            super::Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+        };
+        let sql = self
+            .sql(&format!(
+                "UPDATE webhook_outbox SET next_ms = ?3 \
+                 WHERE next_ms <= ?2 AND seq IN ( \
+                   SELECT o.seq FROM webhook_outbox o \
+                   WHERE o.url = ?1 AND o.next_ms <= ?2 \
+                     AND o.seq = (SELECT MIN(f.seq) FROM webhook_outbox f \
+                                  WHERE f.url = o.url AND f.ordering_key = o.ordering_key) \
+                   ORDER BY o.seq LIMIT ?4{lock}) \
+                 RETURNING seq, id, url, ordering_key, body, created_ms, attempts"
+            ))
+            .into_owned();
+        let mut rows: Vec<Row> = on_pool!(self, p => sqlx::query_as(&sql)
             .bind(url)
             .bind(now_ms)
+            .bind(lease_until_ms)
             .bind(i64::from(limit))
             .fetch_all(p)
             .await)?;
+        rows.sort_by_key(|r| r.seq);
         Ok(rows.into_iter().map(QueuedHook::from).collect())
     }
 

@@ -77,7 +77,9 @@ pub fn backoff(config: &HookConfig, attempts: u32) -> Duration {
 pub async fn run(w: Worker) {
     loop {
         let now = now_ms();
-        let due = match w.queue.due(&w.url, now, IN_FLIGHT).await {
+        // Leased for longer than an attempt can take.
+        let lease = now + i64::try_from((w.config.timeout * 2).as_millis()).unwrap_or(i64::MAX / 2);
+        let due = match w.queue.claim(&w.url, now, lease, IN_FLIGHT).await {
             Ok(d) => d,
             Err(e) => {
                 tracing::warn!(url = %shown(&w.url), error = %e, "webhook queue unreadable");
