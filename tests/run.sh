@@ -4,7 +4,8 @@
 #   1. Rust unit and integration tests (cargo test: in-process app on port 0,
 #      webrtc-rs peers, embedded TURN and coturn relays, the store on SQLite
 #      and on a PostgreSQL server the tests start themselves),
-#   2. the socket.io-client compatibility suite (tests/compat, node --test),
+#   2. the socket.io-client compatibility suite (tests/compat, node --test;
+#      with deploy/nginx.conf run by nginx in front of two nodes),
 #   3. the browser end-to-end suite (web/e2e: Debian Chromium + playwright-core,
 #      run inside a network namespace that has only `lo`),
 #   4. a Chromium page and the headless webrtc-rs peer (examples/peer.rs)
@@ -22,6 +23,7 @@ command -v npm >/dev/null || missing+=(npm)
 command -v turnserver >/dev/null || missing+=(coturn)
 command -v ip >/dev/null || missing+=(iproute2)
 compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null || missing+=(postgresql)
+[ -x /usr/sbin/nginx ] || missing+=(nginx)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "tests/run.sh: missing ${missing[*]}; install them or run as root" >&2
@@ -37,6 +39,8 @@ systemctl disable --now coturn >/dev/null 2>&1 || true
 # Likewise the tests start their own PostgreSQL (tests/api/postgres.rs) on a
 # free loopback port; the package's own cluster is not used.
 systemctl disable --now postgresql >/dev/null 2>&1 || true
+# And their own nginx (tests/compat/nginx.test.mjs runs deploy/nginx.conf).
+systemctl disable --now nginx >/dev/null 2>&1 || true
 
 # --- builds ----------------------------------------------------------------
 echo "== cargo build"
