@@ -47,6 +47,11 @@ pub struct Config {
     /// Login and registration attempts per client IP and per e-mail: `10/min`.
     #[arg(long, env = "AUTH_RATE_LIMIT", default_value = "10/min", value_parser = Rate::parse)]
     pub auth_rate_limit: Rate,
+    /// Proxies (addresses or CIDR ranges, comma list) whose
+    /// `X-Forwarded-For` names the client, e.g. `127.0.0.1` behind a local
+    /// nginx. Without it the TCP peer is the client.
+    #[arg(long, env = "TRUSTED_PROXIES", value_delimiter = ',', value_parser = IpNet::parse)]
+    pub trusted_proxies: Vec<IpNet>,
     /// Bearer token `GET /metrics` requires (open when unset).
     #[arg(long, env = "METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<String>,
@@ -156,6 +161,60 @@ impl IceArgs {
         self.stun_urls.retain(|u| !u.trim().is_empty());
         self.turn_urls.retain(|u| !u.trim().is_empty());
         self
+    }
+}
+
+/// An address or a CIDR range (`10.0.0.0/8`, `::1`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IpNet {
+    addr: IpAddr,
+    prefix: u8,
+}
+
+impl IpNet {
+    /// `a.b.c.d`, `a.b.c.d/n`, or the IPv6 forms.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let raw = raw.trim();
+        let (addr, prefix) = match raw.split_once('/') {
+            Some((a, p)) => (a, Some(p)),
+            None => (raw, None),
+        };
+        let addr: IpAddr = addr
+            .parse()
+            .map_err(|_| format!("`{raw}` is not an IP address or CIDR range"))?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            None => max,
+            Some(p) => p
+                .parse::<u8>()
+                .ok()
+                .filter(|p| *p <= max)
+                .ok_or_else(|| format!("`{raw}`: the prefix must be 0-{max}"))?,
+        };
+        Ok(Self { addr, prefix })
+    }
+
+    /// Whether `ip` is in the range.
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        fn bits(ip: IpAddr) -> (u128, u32) {
+            match ip {
+                IpAddr::V4(v) => (u128::from(u32::from(v)), 32),
+                IpAddr::V6(v) => match v.to_ipv4_mapped() {
+                    Some(v4) => (u128::from(u32::from(v4)), 32),
+                    None => (u128::from(v), 128),
+                },
+            }
+        }
+        let (net, width) = bits(self.addr);
+        let (ip, ip_width) = bits(ip);
+        if width != ip_width {
+            return false;
+        }
+        let host = width - u32::from(self.prefix.min(width as u8));
+        if host >= 128 {
+            return true;
+        }
+        (net >> host) == (ip >> host)
     }
 }
 
@@ -287,6 +346,7 @@ impl Config {
                 period: Duration::from_secs(60),
                 burst: 100_000,
             },
+            trusted_proxies: Vec::new(),
             metrics_token: None,
             http_header_timeout: Duration::from_secs(10),
             token_ttl: Duration::from_secs(86_400),

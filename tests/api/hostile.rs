@@ -48,6 +48,63 @@ async fn raw(addr: SocketAddr, request: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+async fn login_via(app: &TestApp, forwarded_for: &str, email: &str) -> u16 {
+    client_from([127, 0, 0, 9])
+        .post(format!("{}/auth/login", app.base))
+        .header("x-forwarded-for", forwarded_for)
+        .json(&json!({"email": email, "password": "guess"}))
+        .send()
+        .await
+        .expect("login")
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_the_login_limit_is_per_forwarded_client() {
+    // nginx on 127.0.0.9 forwards everyone: each client has its own bucket.
+    let app = spawn_app_with(|c| {
+        c.auth_rate_limit = Rate::parse("3/h").expect("rate");
+        c.trusted_proxies = vec![switchboard::config::IpNet::parse("127.0.0.9").expect("net")];
+    })
+    .await;
+    for i in 0..3 {
+        assert_eq!(
+            login_via(&app, "203.0.113.5", &format!("a{i}@x.io")).await,
+            401
+        );
+    }
+    assert_eq!(
+        login_via(&app, "203.0.113.5", "a9@x.io").await,
+        429,
+        "this client is over"
+    );
+    assert_eq!(
+        login_via(&app, "203.0.113.6", "b@x.io").await,
+        401,
+        "another client is not"
+    );
+    // A forged entry left of the proxy's does not buy a fresh bucket.
+    assert_eq!(
+        login_via(&app, "198.51.100.1, 203.0.113.5", "c@x.io").await,
+        429
+    );
+
+    // Without trusted proxies the header is ignored: the peer is the client.
+    let plain = spawn_app_with(|c| c.auth_rate_limit = Rate::parse("3/h").expect("rate")).await;
+    for i in 0..3 {
+        assert_eq!(
+            login_via(&plain, &format!("203.0.113.{i}"), &format!("d{i}@x.io")).await,
+            401
+        );
+    }
+    assert_eq!(
+        login_via(&plain, "203.0.113.77", "e@x.io").await,
+        429,
+        "spoofing does not help"
+    );
+}
+
 #[tokio::test]
 async fn a_login_brute_force_is_refused_per_ip_and_per_email_before_any_hashing() {
     let app = spawn_app_with(|c| {
