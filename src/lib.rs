@@ -14,7 +14,9 @@
 //!   calls),
 //!   free of axum and socketioxide.
 //! - [`ports`]: traits for shared state and the database.
-//! - Implementations: [`store`] (SQLite) and [`memory`] (in-process state).
+//! - Implementations: [`store`] (SQLite or PostgreSQL), [`memory`]
+//!   (in-process state), [`redis`] (state shared by a cluster) and
+//!   [`webhooks`] (the outbox and its delivery).
 //! - [`turn`]: ICE server lists, TURN REST credentials, the embedded TURN server.
 //! - Wiring: [`config`], [`state`] (shared state, narrow pieces by `FromRef`),
 //!   [`app`] (router, layers, lifecycle), [`serve`] (the HTTP server loop:
@@ -28,6 +30,7 @@ pub mod http;
 pub mod memory;
 pub mod ports;
 pub mod realtime;
+pub mod redis;
 pub mod serve;
 pub mod state;
 pub mod store;

@@ -24,6 +24,7 @@ command -v turnserver >/dev/null || missing+=(coturn)
 command -v ip >/dev/null || missing+=(iproute2)
 compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null || missing+=(postgresql)
 [ -x /usr/sbin/nginx ] || missing+=(nginx)
+command -v redis-server >/dev/null || missing+=(redis-server)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "tests/run.sh: missing ${missing[*]}; install them or run as root" >&2
@@ -41,6 +42,8 @@ systemctl disable --now coturn >/dev/null 2>&1 || true
 systemctl disable --now postgresql >/dev/null 2>&1 || true
 # And their own nginx (tests/compat/nginx.test.mjs runs deploy/nginx.conf).
 systemctl disable --now nginx >/dev/null 2>&1 || true
+# And their own redis-server (tests/api/redis_server.rs).
+systemctl disable --now redis-server >/dev/null 2>&1 || true
 
 # --- builds ----------------------------------------------------------------
 echo "== cargo build"

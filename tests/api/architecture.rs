@@ -60,7 +60,14 @@ const TRANSPORT: [&str; 12] = [
 ];
 
 /// Implementations of the ports.
-const IMPLEMENTATIONS: [&str; 4] = ["crate::store", "crate::memory", "crate::webhooks", "sqlx"];
+const IMPLEMENTATIONS: [&str; 6] = [
+    "crate::store",
+    "crate::memory",
+    "crate::webhooks",
+    "crate::redis",
+    "sqlx",
+    "redis::",
+];
 
 #[test]
 fn the_domain_imports_no_transport_and_no_implementation() {

@@ -18,6 +18,8 @@ mod hostile_process;
 mod loadgen_smoke;
 mod operations;
 mod postgres;
+mod redis_server;
+mod redis_state;
 mod resume;
 mod sessions;
 mod shutdown;
