@@ -5,9 +5,16 @@
 //! Redis can be shared with other applications.
 //!
 //! - [`RedisRooms`]: signalling room membership ([`crate::ports::RoomState`]).
+//! - [`RedisPresence`]: sockets per user and the last announced state
+//!   ([`crate::ports::PresenceState`]).
+//! - [`RedisLocks`]: per-key locks with a time to live ([`crate::ports::Locks`]).
 
+pub mod locks;
+pub mod presence;
 pub mod rooms;
 
+pub use locks::RedisLocks;
+pub use presence::RedisPresence;
 pub use rooms::RedisRooms;
 
 use redis::aio::ConnectionManager;

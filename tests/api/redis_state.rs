@@ -56,3 +56,29 @@ async fn two_nodes_share_one_room_and_its_cap() {
         a.members(&room).await.expect("members")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_presence_passes_the_presence_suite() {
+    let conn = switchboard::redis::connect(&crate::redis_server::url().await)
+        .await
+        .expect("connect to the test redis");
+    switchboard::ports::conformance::presence(|| {
+        Arc::new(switchboard::redis::RedisPresence::new(
+            conn.clone(),
+            &crate::redis_server::prefix(),
+        ))
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_locks_pass_the_locks_suite() {
+    let conn = switchboard::redis::connect(&crate::redis_server::url().await)
+        .await
+        .expect("connect to the test redis");
+    switchboard::ports::conformance::locks(Arc::new(switchboard::redis::RedisLocks::new(
+        conn,
+        &crate::redis_server::prefix(),
+    )))
+    .await;
+}
