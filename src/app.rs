@@ -10,8 +10,9 @@ use axum::extract::FromRef;
 use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Uri, header};
 use axum::response::IntoResponse;
-use socketioxide::SocketIo;
+use socketioxide::adapter::{Adapter, Emitter, LocalAdapter};
 use socketioxide::layer::SocketIoLayer;
+use socketioxide::{SocketIo, SocketIoBuilder};
 use tokio::net::TcpListener;
 use tower::ServiceExt;
 use tower_http::services::{ServeDir, ServeFile};
@@ -21,17 +22,20 @@ use crate::config::Config;
 use crate::domain::accounts::Accounts;
 use crate::domain::calls::{CallPorts, Calls};
 use crate::domain::chats::ChatService;
+use crate::domain::cluster::Cluster;
 use crate::domain::identity::TokenService;
 use crate::domain::presence::Presence;
 use crate::domain::signalling::{ResumeConfig, Signalling};
 use crate::domain::todos::TodoService;
 use crate::http::origin::{self, OriginPolicy};
-use crate::memory::{KeyedLocks, MemoryCalls, MemoryPresence, MemoryRooms, MemorySlots};
-use crate::ports::{Locks, NoHooks, Notifier, Publisher};
+use crate::ports::{NoHooks, Notifier, Publisher};
 use crate::realtime::publisher::SocketIoPublisher;
 use crate::realtime::webrtc_ns::WebrtcState;
 use crate::realtime::{self, session};
+use crate::redis::PubSubDriver;
+use crate::shared::SharedState;
 use crate::state::AppState;
+use crate::state::RedisCheck;
 use crate::store::{Db, OpenError};
 use crate::turn::IceConfig;
 
@@ -44,6 +48,9 @@ pub enum StartError {
     /// Webhook URLs without a secret, or a URL that is not http(s).
     #[error("webhooks: {0}")]
     Webhooks(String),
+    /// Redis (cluster mode) could not be reached or set up.
+    #[error("cluster: {0}")]
+    Cluster(String),
     /// The database could not be opened or migrated.
     #[error(transparent)]
     Store(#[from] OpenError),
@@ -61,15 +68,45 @@ pub enum StartError {
     Serve(#[source] std::io::Error),
 }
 
+/// The Socket.IO adapter of cluster mode: packets between nodes go
+/// through Redis pub/sub.
+pub type ClusterAdapter = socketioxide_redis::CustomRedisAdapter<Emitter, PubSubDriver>;
+
+/// The Socket.IO server, on one node or on a cluster.
+#[derive(Clone)]
+pub enum Io {
+    /// In-process adapter.
+    Local(SocketIo),
+    /// Redis adapter.
+    Cluster(SocketIo<ClusterAdapter>),
+}
+
+impl Io {
+    /// Log the sockets being closed, then close them.
+    async fn close(&self) {
+        match self {
+            Io::Local(io) => {
+                session::log_shutdown_disconnects(io);
+                io.close().await;
+            }
+            Io::Cluster(io) => {
+                session::log_shutdown_disconnects(io);
+                io.close().await;
+            }
+        }
+    }
+}
+
 /// A built application, ready to serve.
 pub struct App {
     /// Shared state.
     pub state: AppState,
     /// The Socket.IO server handle.
-    pub io: SocketIo,
+    pub io: Io,
     /// The webhook outbox, when receivers are configured.
     pub outbox: Option<crate::webhooks::Outbox>,
     router: Router,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl App {
@@ -95,19 +132,29 @@ impl App {
         let store = Arc::new(db.clone());
         let ice = IceConfig::new(&config.ice, embedded_turn_url);
         let tokens = Arc::new(TokenService::new(&secret, config.token_ttl));
-        let publisher = SocketIoPublisher::new();
-        let events: Arc<dyn Publisher> = Arc::new(publisher.clone());
-        let locks: Arc<dyn Locks> = Arc::new(KeyedLocks::new());
+        let shared = match &config.redis_url {
+            Some(url) => SharedState::redis(url, &config)
+                .await
+                .map_err(|e| StartError::Cluster(e.to_string()))?,
+            None => SharedState::local(),
+        };
+        let local_pub = SocketIoPublisher::<LocalAdapter>::new();
+        let cluster_pub = SocketIoPublisher::<ClusterAdapter>::cluster();
+        let events: Arc<dyn Publisher> = if shared.cluster.is_some() {
+            Arc::new(cluster_pub.clone())
+        } else {
+            Arc::new(local_pub.clone())
+        };
+        let locks = shared.locks.clone();
         let outbox = start_webhooks(&config, store.clone()).await?;
         let hooks: Arc<dyn Notifier> = match &outbox {
             Some(o) => Arc::new(o.clone()),
             None => Arc::new(NoHooks),
         };
-        let online: Arc<dyn crate::ports::PresenceState> = Arc::new(MemoryPresence::new());
         let calls = Calls::new(
             CallPorts {
-                state: Arc::new(MemoryCalls::new()),
-                devices: Arc::new(MemoryPresence::new()),
+                state: shared.calls.clone(),
+                devices: shared.devices.clone(),
                 log: store.clone(),
                 users: store.clone(),
                 locks: locks.clone(),
@@ -116,28 +163,43 @@ impl App {
             },
             config.call_ring_timeout,
         );
+        let presence = Presence::new(
+            shared.presence.clone(),
+            locks.clone(),
+            store.clone(),
+            events.clone(),
+        )
+        .with_hooks(hooks.clone());
+        let signalling = Signalling::new(
+            shared.rooms.clone(),
+            store.clone(),
+            events.clone(),
+            config.room_max_peers,
+        )
+        .with_calls(calls.clone())
+        .with_max_rooms(config.max_rooms_per_socket)
+        .with_hooks(hooks.clone())
+        .with_resume(ResumeConfig {
+            slots: shared.slots.clone(),
+            locks: locks.clone(),
+            window: config.resume_window,
+        });
+        let cluster = Cluster::new(
+            shared.nodes.clone(),
+            signalling.clone(),
+            calls.clone(),
+            presence.clone(),
+        );
         let state = AppState {
             accounts: Accounts::new(store.clone(), tokens.clone()),
             todos: TodoService::new(store.clone(), events.clone(), locks.clone()),
             chats: ChatService::new(store.clone(), store.clone(), events.clone(), locks.clone())
-                .with_presence(online.clone()),
-            presence: Presence::new(online, locks.clone(), store.clone(), events.clone())
-                .with_hooks(hooks.clone()),
-            calls: calls.clone(),
-            signalling: Signalling::new(
-                Arc::new(MemoryRooms::new()),
-                store,
-                events,
-                config.room_max_peers,
-            )
-            .with_calls(calls)
-            .with_max_rooms(config.max_rooms_per_socket)
-            .with_hooks(hooks)
-            .with_resume(ResumeConfig {
-                slots: Arc::new(MemorySlots::new()),
-                locks: locks.clone(),
-                window: config.resume_window,
-            }),
+                .with_presence(shared.presence.clone()),
+            presence,
+            calls,
+            signalling,
+            cluster,
+            redis: shared.cluster.as_ref().map(|c| RedisCheck(c.conn.clone())),
             origins: OriginPolicy::new(&config.cors_origins),
             auth_limits: Arc::new(crate::http::rate::AuthLimits::new(config.auth_rate_limit)),
             ice: Arc::new(ice),
@@ -145,27 +207,39 @@ impl App {
             db,
             config: Arc::new(config),
         };
-        // Socket.IO handlers take narrow states, registered one by one.
-        let (layer, io) = realtime::builder(&state.config)
-            .with_state(state.tokens.clone())
-            .with_state(crate::realtime::admission::Admission::new(
-                state.config.max_sockets_per_user,
-            ))
-            .with_state(crate::realtime::rate::EventQuota::new(
-                state.config.rate_limit_events,
-            ))
-            .with_state(state.chats.clone())
-            .with_state(state.presence.clone())
-            .with_state(WebrtcState::from_ref(&state))
-            .build_layer();
-        publisher.attach(io.clone());
-        realtime::register(&io);
-        let router = router(state.clone(), layer);
+        let (router, io, tasks) = match shared.cluster {
+            None => {
+                let (layer, io) =
+                    with_states(realtime::builder(&state.config), &state).build_layer();
+                local_pub.attach(io.clone());
+                realtime::register(&io);
+                (router(state.clone(), layer), Io::Local(io), Vec::new())
+            }
+            Some(link) => {
+                let beat = link.beat();
+                let builder =
+                    realtime::builder(&state.config).with_adapter::<ClusterAdapter>(link.adapter);
+                let (layer, io) = with_states(builder, &state).build_layer();
+                cluster_pub.attach(io.clone());
+                for init in realtime::register(&io) {
+                    init.await.map_err(|e| StartError::Cluster(e.to_string()))?;
+                }
+                let sweep = state.cluster.start_sweeping(
+                    (state.config.node_ttl / 6).max(std::time::Duration::from_millis(50)),
+                );
+                (
+                    router(state.clone(), layer),
+                    Io::Cluster(io),
+                    vec![beat, sweep],
+                )
+            }
+        };
         Ok(Self {
             state,
             io,
             outbox,
             router,
+            tasks,
         })
     }
 
@@ -179,13 +253,23 @@ impl App {
         let io = self.io.clone();
         let db = self.state.db.clone();
         let outbox = self.outbox.clone();
+        let cluster = self.state.cluster.clone();
+        let clustered = matches!(io, Io::Cluster(_));
+        let tasks = self.tasks;
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let graceful = async move {
             shutdown.await;
             tracing::info!("shutting down: closing sockets");
             // socketioxide's `close` detaches the namespaces before it closes
-            // the transports, so no disconnect handler runs: log them here.
-            session::log_shutdown_disconnects(&io);
+            // the transports, so no disconnect handler runs: they are logged
+            // here, and in a cluster the node cleans up after its sockets
+            // (rooms, presence, calls) before it leaves.
+            for t in &tasks {
+                t.abort();
+            }
+            if clustered {
+                cluster.leave().await;
+            }
             io.close().await;
             let _ = tx.send(());
         };
@@ -205,6 +289,21 @@ impl App {
         db.close().await;
         Ok(())
     }
+}
+
+/// Register the narrow states Socket.IO handlers take, one by one.
+fn with_states<A: Adapter>(b: SocketIoBuilder<A>, state: &AppState) -> SocketIoBuilder<A> {
+    b.with_state(state.tokens.clone())
+        .with_state(crate::realtime::admission::Admission::new(
+            state.config.max_sockets_per_user,
+        ))
+        .with_state(crate::realtime::rate::EventQuota::new(
+            state.config.rate_limit_events,
+        ))
+        .with_state(state.chats.clone())
+        .with_state(state.presence.clone())
+        .with_state(state.cluster.clone())
+        .with_state(WebrtcState::from_ref(state))
 }
 
 /// Start the webhook outbox when receivers are configured.
@@ -338,7 +437,7 @@ fn not_found(req: &Request) -> axum::response::Response {
     .into_response()
 }
 
-fn router(state: AppState, io_layer: SocketIoLayer) -> Router {
+fn router<A: Adapter>(state: AppState, io_layer: SocketIoLayer<A>) -> Router {
     let policy = state.origins.clone();
     let mut app = crate::http::routes();
     let web = &state.config.web_dir;

@@ -28,6 +28,17 @@ pub struct Config {
     /// Database URL (`sqlite://file.db` or `sqlite::memory:`).
     #[arg(long, env = "DATABASE_URL", default_value = "sqlite://switchboard.db")]
     pub database_url: String,
+    /// Redis URL (`redis://host:port`, Redis 7 or later): turns on cluster
+    /// mode, where every node shares rooms, presence and calls through it.
+    #[arg(long, env = "REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<String>,
+    /// Prefix of every Redis key and channel (several clusters may share one Redis).
+    #[arg(long, env = "REDIS_PREFIX", default_value = "sb:")]
+    pub redis_prefix: String,
+    /// In cluster mode: how soon the other nodes notice that a node died
+    /// and clean up after it, e.g. `15s`.
+    #[arg(long, env = "NODE_TTL", default_value = "15s", value_parser = parse_duration)]
+    pub node_ttl: Duration,
     /// Comma-separated list of allowed browser origins.
     #[arg(long, env = "CORS_ORIGINS", default_value = DEFAULT_CORS_ORIGINS, value_delimiter = ',')]
     pub cors_origins: Vec<String>,
@@ -332,6 +343,9 @@ impl Config {
                 queue_max: 100_000,
             },
             database_url: "sqlite::memory:".into(),
+            redis_url: None,
+            redis_prefix: "sb:".into(),
+            node_ttl: Duration::from_secs(15),
             cors_origins: DEFAULT_CORS_ORIGINS.split(',').map(str::to_owned).collect(),
             room_max_peers: 16,
             call_ring_timeout: Duration::from_secs(30),

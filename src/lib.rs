@@ -32,6 +32,7 @@ pub mod ports;
 pub mod realtime;
 pub mod redis;
 pub mod serve;
+pub mod shared;
 pub mod state;
 pub mod store;
 pub mod telemetry;

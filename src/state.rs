@@ -10,6 +10,7 @@ use crate::config::Config;
 use crate::domain::accounts::Accounts;
 use crate::domain::calls::Calls;
 use crate::domain::chats::ChatService;
+use crate::domain::cluster::Cluster;
 use crate::domain::identity::TokenService;
 use crate::domain::presence::Presence;
 use crate::domain::signalling::Signalling;
@@ -43,6 +44,10 @@ pub struct AppState {
     pub signalling: Signalling,
     /// Call invitations and the call log.
     pub calls: Calls,
+    /// This node's sockets in the cluster (a no-op on a node alone).
+    pub cluster: Cluster,
+    /// Cluster mode: the Redis that `/ready` checks.
+    pub redis: Option<RedisCheck>,
     /// Browser origins allowed.
     pub origins: OriginPolicy,
     /// Login and registration attempts per IP and e-mail.
@@ -55,6 +60,32 @@ impl FromRef<AppState> for WebrtcState {
             signalling: s.signalling.clone(),
             ice: s.ice.clone(),
             calls: s.calls.clone(),
+            cluster: s.cluster.clone(),
+            reach_by_room: s.redis.is_some(),
+        }
+    }
+}
+
+/// A connection to ping the cluster's Redis with.
+#[derive(Clone)]
+pub struct RedisCheck(pub ::redis::aio::ConnectionManager);
+
+impl std::fmt::Debug for RedisCheck {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RedisCheck")
+    }
+}
+
+impl RedisCheck {
+    /// Whether Redis answers `PING` within a second.
+    pub async fn ping(&self) -> Result<(), String> {
+        let mut conn = self.0.clone();
+        let cmd = redis::cmd("PING");
+        let ping = cmd.query_async::<String>(&mut conn);
+        match tokio::time::timeout(std::time::Duration::from_secs(1), ping).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(_) => Err("no answer within 1s".into()),
         }
     }
 }

@@ -10,10 +10,13 @@
 //! - [`presence`]: who is online, announced to the users sharing a chat.
 //! - [`calls`]: call invitations ringing every device, and the call log.
 //! - [`signalling`]: `/webrtc` rooms (cap, chat rooms) and the relay rules.
+//! - [`cluster`]: this node's sockets in a cluster, and cleaning up after a
+//!   node that died.
 
 pub mod accounts;
 pub mod calls;
 pub mod chats;
+pub mod cluster;
 pub mod identity;
 pub mod presence;
 pub mod signalling;

@@ -13,6 +13,7 @@ use axum::response::{Html, IntoResponse, Response};
 use super::error::ApiError;
 use crate::config::Config;
 use crate::domain::signalling::Signalling;
+use crate::state::RedisCheck;
 use crate::store::Db;
 
 /// `GET /metrics`.
@@ -55,24 +56,45 @@ fn same(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// `GET /ready`: 200 when every dependency answers, 503 naming the failing ones.
-pub async fn ready(State(db): State<Db>) -> Response {
+/// `GET /ready`: 200 when every dependency answers (the database, and
+/// Redis in cluster mode), 503 naming the failing ones.
+pub async fn ready(State(db): State<Db>, State(redis): State<Option<RedisCheck>>) -> Response {
+    let mut checks = serde_json::Map::new();
+    let mut failing = Vec::new();
     match db.ping().await {
-        Ok(()) => Json(serde_json::json!({"status": "ready", "checks": {"database": "ok"}}))
-            .into_response(),
+        Ok(()) => {
+            checks.insert("database".into(), "ok".into());
+        }
         Err(e) => {
             tracing::warn!(error = %e, "not ready: database");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(serde_json::json!({
-                    "status": "unavailable",
-                    "failing": ["database"],
-                    "checks": {"database": "unreachable"},
-                })),
-            )
-                .into_response()
+            checks.insert("database".into(), "unreachable".into());
+            failing.push("database");
         }
     }
+    if let Some(r) = redis {
+        match r.ping().await {
+            Ok(()) => {
+                checks.insert("redis".into(), "ok".into());
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "not ready: redis");
+                checks.insert("redis".into(), "unreachable".into());
+                failing.push("redis");
+            }
+        }
+    }
+    if failing.is_empty() {
+        return Json(serde_json::json!({"status": "ready", "checks": checks})).into_response();
+    }
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        Json(serde_json::json!({
+            "status": "unavailable",
+            "failing": failing,
+            "checks": checks,
+        })),
+    )
+        .into_response()
 }
 
 const LANDING: &str = include_str!("assets/landing.html");

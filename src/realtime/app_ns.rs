@@ -11,7 +11,9 @@ use socketioxide::socket::DisconnectReason;
 use super::dispatch::{self, Ack, Ctx, Dialect, EventError, Payload, success};
 use super::session::{self, Refused, caller};
 use crate::domain::chats::{ChatError, ChatService};
+use crate::domain::cluster::Cluster;
 use crate::domain::presence::Presence;
+use crate::ports::Member;
 use crate::wire::ChatId;
 use crate::wire::app::{
     ChatAck, ChatRef, JOINED_MESSAGE, Joined, MessageAck, MessageSend, PresenceList, TypingRequest,
@@ -56,16 +58,26 @@ pub async fn setup<A: Adapter>(s: SocketRef<A>) -> Result<(), Refused> {
 
 /// Connect handler (the socket is connected): let its events run, count it
 /// for presence and announce the user online if this is their first socket.
-pub async fn on_connect<A: Adapter>(s: SocketRef<A>, State(presence): State<Presence>) {
+pub async fn on_connect<A: Adapter>(
+    s: SocketRef<A>,
+    State(presence): State<Presence>,
+    State(cluster): State<Cluster>,
+) {
     session::opened(&s);
     let Some(c) = caller(&s) else { return };
     let sid = s.id.to_string();
+    let member = Member::App {
+        socket: sid.clone(),
+        user: c.user.id.clone(),
+    };
+    cluster.up(&member).await;
     presence.connected(&c.user.id, &sid).await;
     // `close` clears `connected` before it runs the disconnect handler: if
     // the socket is already gone, that handler may have run before the add.
     // Removing is idempotent, so undoing here is always safe.
     if !s.connected() {
         presence.disconnected(&c.user.id, &sid).await;
+        cluster.down(&member).await;
     }
     presence.announce(&c.user.id).await;
 }
@@ -185,11 +197,19 @@ async fn on_typing<A: Adapter>(
 async fn on_disconnect<A: Adapter>(
     s: SocketRef<A>,
     State(presence): State<Presence>,
+    State(cluster): State<Cluster>,
     reason: DisconnectReason,
 ) {
     session::departed(&s, &reason);
     if let Some(c) = caller(&s) {
-        presence.disconnected(&c.user.id, &s.id.to_string()).await;
+        let socket = s.id.to_string();
+        presence.disconnected(&c.user.id, &socket).await;
         presence.announce(&c.user.id).await;
+        cluster
+            .down(&Member::App {
+                socket,
+                user: c.user.id.clone(),
+            })
+            .await;
     }
 }

@@ -2,6 +2,12 @@
 //! personal rooms `user-<id>` on `/` (one broadcast, so a socket in several
 //! of those rooms still gets one copy), to one socket on `/webrtc`, and to
 //! the personal rooms on `/webrtc` (call events, every device).
+//!
+//! In cluster mode the adapter carries broadcasts to every node. A peer on
+//! another node is reached through its own room `peer-<id>` (each `/webrtc`
+//! socket joins it then, see [`peer_room`]): a socket on this node is
+//! written to directly. When Redis is unreachable, broadcasts still reach
+//! this node's sockets.
 
 use std::str::FromStr;
 use std::sync::{Arc, OnceLock};
@@ -12,7 +18,7 @@ use socketioxide::adapter::Adapter;
 use socketioxide::socket::Sid;
 
 use super::log_gate;
-use super::session::user_room;
+use super::session::{peer_room, user_room};
 use crate::ports::{Publisher, Undelivered};
 use crate::wire::app::AppEvent;
 use crate::wire::calls::CallEvent;
@@ -23,19 +29,24 @@ use crate::wire::{PeerId, UserId};
 /// that are dropped: no socket could receive them).
 pub struct SocketIoPublisher<A: Adapter> {
     io: Arc<OnceLock<SocketIo<A>>>,
+    cluster: bool,
 }
 
 impl<A: Adapter> Clone for SocketIoPublisher<A> {
     fn clone(&self) -> Self {
         Self {
             io: self.io.clone(),
+            cluster: self.cluster,
         }
     }
 }
 
 impl<A: Adapter> Default for SocketIoPublisher<A> {
     fn default() -> Self {
-        Self { io: Arc::default() }
+        Self {
+            io: Arc::default(),
+            cluster: false,
+        }
     }
 }
 
@@ -53,6 +64,15 @@ impl<A: Adapter> SocketIoPublisher<A> {
         Self::default()
     }
 
+    /// Not attached yet; peers not on this node are reached through the
+    /// adapter (cluster mode).
+    pub fn cluster() -> Self {
+        Self {
+            io: Arc::default(),
+            cluster: true,
+        }
+    }
+
     /// Attach the server (once; later calls are ignored).
     pub fn attach(&self, io: SocketIo<A>) {
         let _ = self.io.set(io);
@@ -67,8 +87,11 @@ impl<A: Adapter> Publisher for SocketIoPublisher<A> {
             return;
         }
         let rooms: Vec<String> = users.iter().map(|u| user_room(u.as_str())).collect();
-        if let Err(e) = io.to(rooms).emit(event.name(), event).await {
+        if let Err(e) = io.to(rooms.clone()).emit(event.name(), event).await {
             tracing::warn!(event = event.name(), error = %e, "event not delivered to every socket");
+            if self.cluster {
+                let _ = io.local().to(rooms).emit(event.name(), event).await;
+            }
         }
     }
 
@@ -76,10 +99,24 @@ impl<A: Adapter> Publisher for SocketIoPublisher<A> {
         let Some(io) = self.io.get() else {
             return Err(Undelivered);
         };
-        let target = Sid::from_str(peer.as_str())
+        let ns = io.of("/webrtc").ok_or(Undelivered)?;
+        let local = Sid::from_str(peer.as_str())
             .ok()
-            .and_then(|sid| io.of("/webrtc")?.get_socket(sid))
-            .ok_or(Undelivered)?;
+            .and_then(|sid| ns.get_socket(sid));
+        let Some(target) = local else {
+            if !self.cluster {
+                return Err(Undelivered);
+            }
+            // On another node (or gone: then nobody is in its room).
+            return ns
+                .to(peer_room(peer.as_str()))
+                .emit(event.name(), event)
+                .await
+                .map_err(|e| {
+                    tracing::warn!(peer_id = %peer, event = event.name(), error = %e, "signalling message not sent to the cluster");
+                    Undelivered
+                });
+        };
         target.emit(event.name(), event).map_err(|e| {
             if let Some(suppressed) = log_gate::admit(log_gate::Kind::Relay, peer.as_str()) {
                 tracing::warn!(peer_id = %peer, event = event.name(), error = %e, suppressed, "signalling message not delivered");
@@ -101,11 +138,19 @@ impl<A: Adapter> Publisher for SocketIoPublisher<A> {
             .and_then(|p| Sid::from_str(p.as_str()).ok())
             .and_then(|sid| ns.get_socket(sid));
         let to = match &sender {
-            Some(s) => s.to(rooms),
-            None => ns.to(rooms),
+            Some(s) => s.to(rooms.clone()),
+            None => ns.to(rooms.clone()),
         };
         if let Err(e) = to.emit(event.name(), event).await {
             tracing::warn!(event = event.name(), error = %e, "call event not delivered to every socket");
+            if self.cluster {
+                let local = match (&sender, io.of("/webrtc")) {
+                    (Some(s), _) => s.local().to(rooms),
+                    (None, Some(ns)) => ns.local().to(rooms),
+                    (None, None) => return,
+                };
+                let _ = local.emit(event.name(), event).await;
+            }
         }
     }
 }

@@ -41,6 +41,12 @@ pub fn user_room(user_id: &str) -> String {
     format!("user-{user_id}")
 }
 
+/// The room only the `/webrtc` socket `peer_id` is in (cluster mode: how a
+/// relay reaches a peer on another node).
+pub fn peer_room(peer_id: &str) -> String {
+    format!("peer-{peer_id}")
+}
+
 /// The socket's id as a peer id.
 pub fn peer_id<A: Adapter>(s: &Socket<A>) -> PeerId {
     PeerId::from(s.id.as_str())

@@ -15,7 +15,9 @@ use super::dispatch::{self, Ack, AckThen, AnyValue, Ctx, Dialect, EventError, Pa
 use super::session::{self, Refused, peer_id};
 use super::webrtc_calls;
 use crate::domain::calls::Calls;
+use crate::domain::cluster::Cluster;
 use crate::domain::signalling::{SdpKind, SignalError, Signalling};
+use crate::ports::Member;
 use crate::turn::{IceConfig, IceServers};
 use crate::wire::events;
 use crate::wire::webrtc::{
@@ -47,6 +49,11 @@ pub struct WebrtcState {
     pub ice: Arc<IceConfig>,
     /// Call invitations.
     pub calls: Calls,
+    /// This node's sockets in the cluster.
+    pub cluster: Cluster,
+    /// Cluster mode: each socket joins its own room, so relays from other
+    /// nodes reach it.
+    pub reach_by_room: bool,
 }
 
 fn refused(e: SignalError) -> EventError {
@@ -73,9 +80,17 @@ pub async fn setup<A: Adapter>(
     State(st): State<WebrtcState>,
 ) -> Result<(), Refused> {
     let caller = session::admit(&s)?;
-    st.calls
-        .device_connected(&caller.user.id, &peer_id(&s))
+    let me = peer_id(&s);
+    if st.reach_by_room {
+        s.join(session::peer_room(me.as_str()));
+    }
+    st.cluster
+        .up(&Member::Device {
+            peer: me.clone(),
+            user: caller.user_ref.clone(),
+        })
         .await;
+    st.calls.device_connected(&caller.user.id, &me).await;
     dispatch::on(&s, events::PING, WebrtcDialect, on_ping::<A>);
     dispatch::on(&s, events::ROOM_JOIN, WebrtcDialect, on_room_join::<A>);
     dispatch::on(&s, events::ROOM_LEAVE, WebrtcDialect, on_room_leave::<A>);
@@ -268,8 +283,13 @@ async fn on_disconnect<A: Adapter>(
     let Some(caller) = session::caller(&s) else {
         return;
     };
+    let member = Member::Device {
+        peer: me.clone(),
+        user: caller.user_ref.clone(),
+    };
     if !held {
         st.calls.device_disconnected(&caller.user_ref, &me).await;
+        st.cluster.down(&member).await;
         return;
     }
     // A held slot keeps the device in its calls until the window ends: a
@@ -279,5 +299,6 @@ async fn on_disconnect<A: Adapter>(
     tokio::spawn(async move {
         tokio::time::sleep(window).await;
         st.calls.device_disconnected(&caller.user_ref, &me).await;
+        st.cluster.down(&member).await;
     });
 }

@@ -3,10 +3,14 @@
 //! user was last announced online. [`PresenceState::transition`] compares
 //! and records in one Lua script, so two nodes never both announce.
 
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
 use async_trait::async_trait;
 use redis::Script;
 use redis::aio::ConnectionManager;
 
+use super::Republish;
 use crate::ports::{PresenceState, StateError};
 use crate::wire::UserId;
 
@@ -32,6 +36,7 @@ pub struct RedisPresence {
     conn: ConnectionManager,
     prefix: String,
     transition: Script,
+    mine: Arc<Mutex<HashSet<(UserId, String)>>>,
 }
 
 impl std::fmt::Debug for RedisPresence {
@@ -50,7 +55,12 @@ impl RedisPresence {
             conn,
             prefix: prefix.to_owned(),
             transition: Script::new(TRANSITION),
+            mine: Arc::default(),
         }
+    }
+
+    fn mine(&self) -> std::sync::MutexGuard<'_, HashSet<(UserId, String)>> {
+        self.mine.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn sockets_key(&self, user: &UserId) -> String {
@@ -67,11 +77,13 @@ impl PresenceState for RedisPresence {
             .arg(socket)
             .query_async(&mut conn)
             .await?;
+        self.mine().insert((user.clone(), socket.to_owned()));
         Ok(())
     }
 
     async fn remove(&self, user: &UserId, socket: &str) -> Result<(), StateError> {
         let mut conn = self.conn.clone();
+        self.mine().remove(&(user.clone(), socket.to_owned()));
         let _: i64 = redis::cmd("SREM")
             .arg(self.sockets_key(user))
             .arg(socket)
@@ -102,5 +114,21 @@ impl PresenceState for RedisPresence {
             .arg(self.sockets_key(user))
             .query_async(&mut conn)
             .await?)
+    }
+}
+
+#[async_trait]
+impl Republish for RedisPresence {
+    async fn republish(&self) -> Result<usize, StateError> {
+        let mine: Vec<_> = self.mine().iter().cloned().collect();
+        let mut conn = self.conn.clone();
+        for (user, socket) in &mine {
+            let _: i64 = redis::cmd("SADD")
+                .arg(self.sockets_key(user))
+                .arg(socket)
+                .query_async(&mut conn)
+                .await?;
+        }
+        Ok(mine.len())
     }
 }

@@ -8,11 +8,18 @@
 //!
 //! Join, leave and replace are Lua scripts: the cap check and the insert,
 //! and the removal with the emptied-room cleanup, are atomic across nodes.
+//!
+//! Each node keeps a copy of the memberships it wrote (its own peers join
+//! through it) and writes them again when Redis lost them ([`Republish`]).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use redis::Script;
 use redis::aio::ConnectionManager;
 
+use super::Republish;
 use crate::ports::{JoinError, Joined, Left, RoomState, StateError};
 use crate::wire::webrtc::PeerInfo;
 use crate::wire::{PeerId, RoomId};
@@ -100,6 +107,7 @@ pub struct RedisRooms {
     join: Script,
     leave: Script,
     replace: Script,
+    mine: Arc<Mutex<HashMap<(RoomId, PeerId), PeerInfo>>>,
 }
 
 impl std::fmt::Debug for RedisRooms {
@@ -127,7 +135,36 @@ impl RedisRooms {
             join: Script::new(JOIN),
             leave: Script::new(LEAVE),
             replace: Script::new(REPLACE),
+            mine: Arc::default(),
         }
+    }
+
+    fn mine(&self) -> std::sync::MutexGuard<'_, HashMap<(RoomId, PeerId), PeerInfo>> {
+        self.mine.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    async fn run_join(
+        &self,
+        room: &RoomId,
+        peer: &PeerInfo,
+        cap: usize,
+    ) -> Result<(i64, Vec<String>), StateError> {
+        let json = serde_json::to_string(peer).map_err(|e| StateError(e.to_string()))?;
+        let mut conn = self.conn.clone();
+        let raw: Vec<redis::Value> = self
+            .join
+            .key(self.room_key(room))
+            .key(self.info_key(room))
+            .key(self.peer_key(&peer.peer_id))
+            .key(self.rooms_key())
+            .key(format!("{}seq", self.prefix))
+            .arg(room.as_str())
+            .arg(peer.peer_id.as_str())
+            .arg(json)
+            .arg(cap)
+            .invoke_async(&mut conn)
+            .await?;
+        status_and_rest(raw)
     }
 
     fn room_key(&self, room: &RoomId) -> String {
@@ -163,26 +200,12 @@ fn status_and_rest(raw: Vec<redis::Value>) -> Result<(i64, Vec<String>), StateEr
 #[async_trait]
 impl RoomState for RedisRooms {
     async fn join(&self, room: &RoomId, peer: PeerInfo, cap: usize) -> Result<Joined, JoinError> {
-        let json = serde_json::to_string(&peer).map_err(|e| StateError(e.to_string()))?;
-        let mut conn = self.conn.clone();
-        let raw: Vec<redis::Value> = self
-            .join
-            .key(self.room_key(room))
-            .key(self.info_key(room))
-            .key(self.peer_key(&peer.peer_id))
-            .key(self.rooms_key())
-            .key(format!("{}seq", self.prefix))
-            .arg(room.as_str())
-            .arg(peer.peer_id.as_str())
-            .arg(json)
-            .arg(cap)
-            .invoke_async(&mut conn)
-            .await
-            .map_err(StateError::from)?;
-        let (status, others) = status_and_rest(raw)?;
+        let (status, others) = self.run_join(room, &peer, cap).await?;
         if status < 0 {
             return Err(JoinError::Full(cap));
         }
+        self.mine()
+            .insert((room.clone(), peer.peer_id.clone()), peer);
         Ok(Joined {
             others: infos(&others)?,
             new: status == 1,
@@ -201,6 +224,7 @@ impl RoomState for RedisRooms {
             .arg(peer.as_str())
             .invoke_async(&mut conn)
             .await?;
+        self.mine().remove(&(room.clone(), peer.clone()));
         let Some((me, rest)) = raw.split_first() else {
             return Ok(None);
         };
@@ -293,6 +317,27 @@ impl RoomState for RedisRooms {
         if status == 0 {
             return Ok(None);
         }
+        {
+            let mut mine = self.mine();
+            mine.remove(&(room.clone(), old.clone()));
+            mine.insert((room.clone(), new.peer_id.clone()), new);
+        }
         Ok(Some(infos(&others)?))
+    }
+}
+
+#[async_trait]
+impl Republish for RedisRooms {
+    async fn republish(&self) -> Result<usize, StateError> {
+        let mine: Vec<_> = self
+            .mine()
+            .iter()
+            .map(|((room, _), peer)| (room.clone(), peer.clone()))
+            .collect();
+        for (room, peer) in &mine {
+            // Everyone was admitted once: no cap applies to coming back.
+            self.run_join(room, peer, usize::MAX).await?;
+        }
+        Ok(mine.len())
     }
 }
