@@ -36,7 +36,12 @@ pub async fn spawn_app() -> TestApp {
 
 /// Start the app after `tweak` adjusts the configuration.
 pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
-    let secret = format!("test-secret-{}", uuid::Uuid::new_v4());
+    spawn_node(&format!("test-secret-{}", uuid::Uuid::new_v4()), tweak).await
+}
+
+/// Start the app with the JWT secret `secret` (nodes of one cluster share it).
+pub async fn spawn_node(secret: &str, tweak: impl FnOnce(&mut Config)) -> TestApp {
+    let secret = secret.to_owned();
     let mut config = Config::local(&secret);
     tweak(&mut config);
     let listener = switchboard::app::bind(&config).await.expect("bind");

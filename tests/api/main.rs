@@ -11,6 +11,7 @@ mod architecture;
 mod auth_http;
 mod calls;
 mod chats;
+mod cluster;
 mod contract;
 mod heartbeat;
 mod hostile;
