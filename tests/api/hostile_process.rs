@@ -16,9 +16,9 @@ use tokio_tungstenite::tungstenite::Message;
 use crate::sio::{Client, connect_ok};
 
 /// A `switchboard serve` child process, killed when dropped.
-struct Server {
-    child: Child,
-    base: String,
+pub struct Server {
+    pub child: Child,
+    pub base: String,
 }
 
 impl Drop for Server {
@@ -28,7 +28,7 @@ impl Drop for Server {
     }
 }
 
-async fn start(env: &[(&str, &str)], port: u16, secret: &str) -> Server {
+pub async fn start(env: &[(&str, &str)], port: u16, secret: &str) -> Server {
     start_with(env, port, secret, Stdio::null()).await
 }
 
@@ -62,7 +62,7 @@ async fn start_with(env: &[(&str, &str)], port: u16, secret: &str, stdout: Stdio
     Server { child, base }
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -86,7 +86,7 @@ fn token(secret: &str, sub: &str) -> String {
         .expect("token")
 }
 
-async fn register(base: &str, name: &str) -> (String, Value) {
+pub async fn register(base: &str, name: &str) -> (String, Value) {
     let res = reqwest::Client::new()
         .post(format!("{base}/auth/register"))
         .json(&json!({"email": format!("{name}@example.com"), "username": name, "password": "correct horse"}))

@@ -12,6 +12,7 @@ mod auth_http;
 mod calls;
 mod chats;
 mod cluster;
+mod cluster_process;
 mod contract;
 mod heartbeat;
 mod hostile;
