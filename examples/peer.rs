@@ -54,9 +54,11 @@ use webrtc::ice_transport::ice_candidate::{RTCIceCandidate, RTCIceCandidateInit}
 use webrtc::ice_transport::ice_server::RTCIceServer;
 use webrtc::peer_connection::RTCPeerConnection;
 use webrtc::peer_connection::configuration::RTCConfiguration;
+use webrtc::peer_connection::offer_answer_options::RTCOfferOptions;
 use webrtc::peer_connection::peer_connection_state::RTCPeerConnectionState;
 use webrtc::peer_connection::policy::ice_transport_policy::RTCIceTransportPolicy;
 use webrtc::peer_connection::sdp::session_description::RTCSessionDescription;
+use webrtc::peer_connection::signaling_state::RTCSignalingState;
 
 /// Socket.IO namespace of the signalling gateway.
 pub const NAMESPACE: &str = "/webrtc";
@@ -64,6 +66,10 @@ pub const NAMESPACE: &str = "/webrtc";
 pub const CHANNEL_LABEL: &str = "switchboard";
 /// Prefix of echoed messages (never echoed again).
 pub const ECHO_PREFIX: &str = "echo:";
+/// How long an offerer waits for `connected` before restarting ICE.
+pub const STUCK_AFTER: Duration = Duration::from_secs(4);
+/// How many ICE restarts an offerer tries per remote peer.
+pub const ICE_RESTARTS: usize = 3;
 
 // ---------------------------------------------------------------------------
 // Signalling: the project's Socket.IO client (`sio-client`) on `/webrtc`
@@ -838,7 +844,55 @@ impl Inner {
             "offer",
             json!({ "to": remote_id, "sdp": serde_json::to_value(&offer)? }),
         );
+        self.watch_connecting(remote_id, &remote.pc);
         Ok(())
+    }
+
+    /// What a browser app does when a call hangs in `connecting`: after
+    /// [`STUCK_AFTER`] without a connection, the offerer restarts ICE (new
+    /// credentials, fresh checks), at most [`ICE_RESTARTS`] times. On
+    /// loopback webrtc-rs very rarely stalls after the first checks; the
+    /// restart gets such a call through instead of leaving it dead.
+    fn watch_connecting(self: &Arc<Self>, remote_id: &str, pc: &Arc<RTCPeerConnection>) {
+        let me = Arc::downgrade(self);
+        let pc = Arc::downgrade(pc);
+        let to = remote_id.to_owned();
+        tokio::spawn(async move {
+            for _ in 0..ICE_RESTARTS {
+                tokio::time::sleep(STUCK_AFTER).await;
+                let (Some(me), Some(pc)) = (me.upgrade(), pc.upgrade()) else {
+                    return;
+                };
+                if me.closing.load(Ordering::Acquire) {
+                    return;
+                }
+                match pc.connection_state() {
+                    RTCPeerConnectionState::Connected | RTCPeerConnectionState::Closed => return,
+                    _ => {}
+                }
+                // Restart only between negotiations (the answer is in).
+                if pc.signaling_state() != RTCSignalingState::Stable {
+                    continue;
+                }
+                let options = RTCOfferOptions {
+                    ice_restart: true,
+                    voice_activity_detection: false,
+                };
+                let offer = match pc.create_offer(Some(options)).await {
+                    Ok(o) => o,
+                    Err(_) => return,
+                };
+                if pc.set_local_description(offer.clone()).await.is_err() {
+                    return;
+                }
+                let _ = me.events.send(PeerEvent::State {
+                    remote: to.clone(),
+                    state: "ice-restart".to_owned(),
+                });
+                let sdp = serde_json::to_value(&offer).unwrap_or(Value::Null);
+                me.relay("offer", json!({ "to": to, "sdp": sdp }));
+            }
+        });
     }
 
     async fn handle(self: &Arc<Self>, ev: &SignalEvent) -> Result<()> {
