@@ -89,6 +89,9 @@ struct Common {
     /// Source addresses: a count N (127.0.0.1..=127.0.0.N) or a comma list of loopback IPv4s
     #[arg(long, global = true, default_value = "250")]
     source_ips: String,
+    /// Relay only: the second peer of each pair connects here (another cluster node)
+    #[arg(long, global = true)]
+    peer_url: Option<String>,
     /// Server pid for /proc RSS/CPU figures (default: the process listening on the URL's port)
     #[arg(long, global = true)]
     server_pid: Option<u32>,
@@ -123,6 +126,10 @@ enum Cmd {
         /// Connects in flight during the ramp
         #[arg(long, default_value_t = 256)]
         concurrency: usize,
+        /// Name rooms `<prefix>-<n>` (default: per run), so generators pointed at different
+        /// nodes of a cluster fill the same rooms
+        #[arg(long)]
+        room_prefix: Option<String>,
     },
     /// Authenticated connects per second and connect latency
     Storm {
@@ -262,6 +269,7 @@ async fn run(cmd: Cmd, ctx: Arc<Ctx>) -> Vec<Report> {
             room_size,
             hold,
             concurrency,
+            room_prefix,
         } => vec![
             scen::idle(
                 &ctx,
@@ -275,6 +283,7 @@ async fn run(cmd: Cmd, ctx: Arc<Ctx>) -> Vec<Report> {
                     room_size,
                     hold,
                     concurrency,
+                    room_prefix,
                 },
             )
             .await,
@@ -408,7 +417,23 @@ fn real_main() -> Result<ExitCode> {
         sources: if addr.is_ipv4() { sources } else { Vec::new() },
         connect_timeout: Duration::from_secs_f64(c.connect_timeout),
     };
-    let ctx = Arc::new(Ctx::new(target, secret, c.token_ttl, server_pid));
+    let peer_target = match &c.peer_url {
+        Some(url) => {
+            let (addr, host) = resolve(url)?;
+            Some(sio::Target {
+                addr,
+                host,
+                path: target.path.clone(),
+                nsp: target.nsp.clone(),
+                sources: target.sources.clone(),
+                connect_timeout: target.connect_timeout,
+            })
+        }
+        None => None,
+    };
+    let mut ctx = Ctx::new(target, secret, c.token_ttl, server_pid);
+    ctx.peer_target = peer_target;
+    let ctx = Arc::new(ctx);
     let threads = c.threads.unwrap_or_else(|| {
         std::thread::available_parallelism()
             .map(|n| n.get())

@@ -22,6 +22,9 @@ pub struct Ctx {
     pub server_pid: Option<u32>,
     pub run_id: String,
     pub call_timeout: Duration,
+    /// Where the second peer of each relay pair connects (`--peer-url`):
+    /// another node of a cluster, so relays cross nodes.
+    pub peer_target: Option<Target>,
     next_user: AtomicUsize,
 }
 
@@ -45,6 +48,7 @@ impl Ctx {
             server_pid,
             run_id,
             call_timeout: Duration::from_secs(10),
+            peer_target: None,
             next_user: AtomicUsize::new(0),
         }
     }
@@ -92,8 +96,17 @@ impl Ctx {
         user: usize,
         on_event: EventFn,
     ) -> Result<(Client, Duration), ConnErr> {
+        self.connect_user_to(&self.target, user, on_event).await
+    }
+
+    async fn connect_user_to(
+        &self,
+        target: &Target,
+        user: usize,
+        on_event: EventFn,
+    ) -> Result<(Client, Duration), ConnErr> {
         let token = self.mint(user);
-        sio::connect(&self.target, user, &token, on_event, self.counters.clone()).await
+        sio::connect(target, user, &token, on_event, self.counters.clone()).await
     }
 }
 
@@ -231,6 +244,9 @@ pub struct IdleOpts {
     pub room_size: usize,
     pub hold: f64,
     pub concurrency: usize,
+    /// Room names `{prefix}-{n}` instead of this run's own, so generators
+    /// on different nodes of a cluster fill the same rooms.
+    pub room_prefix: Option<String>,
 }
 
 pub async fn idle(ctx: &Shared, o: &IdleOpts) -> Report {
@@ -242,8 +258,10 @@ pub async fn idle(ctx: &Shared, o: &IdleOpts) -> Report {
     let t0 = Instant::now();
     let c2 = ctx.clone();
     let stage = o.stage;
+    let prefix = o.room_prefix.clone();
     let results = par_map(o.sockets, o.concurrency, move |i| {
         let ctx = c2.clone();
+        let prefix = prefix.clone();
         async move {
             let token = (stage != Stage::Engineio).then(|| ctx.mint(base + i));
             let (c, _) = sio::connect_opt(
@@ -256,7 +274,10 @@ pub async fn idle(ctx: &Shared, o: &IdleOpts) -> Report {
             .await
             .map_err(|e| (e.kind().to_owned(), e.to_string()))?;
             if stage == Stage::Room {
-                let room = format!("idle-{}-{}", ctx.run_id, i / room_size);
+                let room = match &prefix {
+                    Some(p) => format!("{p}-{}", i / room_size),
+                    None => format!("idle-{}-{}", ctx.run_id, i / room_size),
+                };
                 join_room(&ctx, &c, &room)
                     .await
                     .map_err(|e| ("room_join".to_owned(), e.to_string()))?;
@@ -567,8 +588,9 @@ async fn setup_pairs(
                 .connect_user(base + 2 * k, on_event.clone())
                 .await
                 .map_err(err)?;
+            let b_target = ctx.peer_target.as_ref().unwrap_or(&ctx.target);
             let (b, _) = ctx
-                .connect_user(base + 2 * k + 1, on_event)
+                .connect_user_to(b_target, base + 2 * k + 1, on_event)
                 .await
                 .map_err(err)?;
             let room = format!("relay-{}-{k}", ctx.run_id);
@@ -1322,6 +1344,7 @@ pub async fn smoke(ctx: &Shared, sockets: usize) -> Vec<Report> {
                 sockets: n,
                 room_size: 2,
                 hold: 1.0,
+                room_prefix: None,
                 concurrency: 16,
             },
         )
