@@ -201,7 +201,9 @@ impl App {
             cluster,
             redis: shared.cluster.as_ref().map(|c| RedisCheck(c.conn.clone())),
             origins: OriginPolicy::new(&config.cors_origins),
-            auth_limits: Arc::new(crate::http::rate::AuthLimits::new(config.auth_rate_limit)),
+            auth_limits: Arc::new(crate::http::rate::AuthLimits::new(
+                shared.buckets(config.auth_rate_limit, "auth"),
+            )),
             ice: Arc::new(ice),
             tokens,
             db,

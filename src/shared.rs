@@ -7,13 +7,16 @@ use std::sync::Arc;
 use redis::aio::ConnectionManager;
 use socketioxide_redis::RedisAdapterCtr;
 
-use crate::config::Config;
-use crate::memory::{KeyedLocks, MemoryCalls, MemoryPresence, MemoryRooms, MemorySlots};
+use crate::config::{Config, Rate};
+use crate::memory::{
+    KeyedLocks, MemoryBuckets, MemoryCalls, MemoryPresence, MemoryRooms, MemorySlots,
+};
 use crate::ports::{
-    Alone, CallState, Locks, NodeRegistry, PresenceState, RoomState, SlotState, StateError,
+    Alone, Buckets, CallState, Locks, NodeRegistry, PresenceState, RoomState, SlotState, StateError,
 };
 use crate::redis::{
-    PubSubDriver, RedisCalls, RedisLocks, RedisNodes, RedisPresence, RedisRooms, Republish,
+    PubSubDriver, RedisBuckets, RedisCalls, RedisLocks, RedisNodes, RedisPresence, RedisRooms,
+    Republish,
 };
 
 /// The state ports of this node.
@@ -45,8 +48,10 @@ pub struct ClusterLink {
     pub nodes: RedisNodes,
     /// Rooms and presence of this node, written again after Redis lost them.
     pub republish: Vec<Arc<dyn Republish>>,
-    /// For readiness checks.
+    /// For readiness checks and for state made later ([`SharedState::buckets`]).
     pub conn: ConnectionManager,
+    /// The prefix of every key (`REDIS_PREFIX`).
+    pub prefix: String,
 }
 
 impl ClusterLink {
@@ -68,6 +73,19 @@ impl SharedState {
             locks: Arc::new(KeyedLocks::new()),
             nodes: Arc::new(Alone),
             cluster: None,
+        }
+    }
+
+    /// Token buckets of `rate` for the limit named `family` (`auth`): in
+    /// process on one node, in Redis (shared by every node) in cluster mode.
+    pub fn buckets(&self, rate: Rate, family: &str) -> Arc<dyn Buckets> {
+        match &self.cluster {
+            None => Arc::new(MemoryBuckets::new(rate)),
+            Some(c) => Arc::new(RedisBuckets::new(
+                c.conn.clone(),
+                &format!("{}rl:{family}:", c.prefix),
+                rate,
+            )),
         }
     }
 
@@ -104,6 +122,7 @@ impl SharedState {
                 nodes,
                 republish: vec![rooms, presence, devices],
                 conn,
+                prefix: prefix.to_owned(),
             }),
         })
     }

@@ -5,7 +5,7 @@
 #      webrtc-rs peers, embedded TURN and coturn relays, the store on SQLite
 #      and on a PostgreSQL server the tests start themselves),
 #   2. the socket.io-client compatibility suite (tests/compat, node --test;
-#      with deploy/nginx.conf run by nginx in front of two nodes),
+#      with deploy/nginx.conf run by nginx in front of two nodes on one Redis),
 #   3. the browser end-to-end suite (web/e2e: Debian Chromium + playwright-core,
 #      run inside a network namespace that has only `lo`),
 #   4. a Chromium page and the headless webrtc-rs peer (examples/peer.rs)

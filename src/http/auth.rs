@@ -81,7 +81,7 @@ pub async fn register(
     jar: CookieJar,
     JsonBody(body): JsonBody<RegisterBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    limits.attempt(ip, &body.email)?;
+    limits.attempt(ip, &body.email).await?;
     let session = accounts
         .register(&body.email, &body.username, body.password)
         .await?;
@@ -98,7 +98,7 @@ pub async fn login(
     jar: CookieJar,
     JsonBody(body): JsonBody<LoginBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    limits.attempt(ip, &body.email)?;
+    limits.attempt(ip, &body.email).await?;
     let session = accounts.login(&body.email, body.password).await?;
     let (jar, body) = answer(&accounts, policy, jar, session);
     Ok((StatusCode::OK, jar, body))

@@ -1,17 +1,16 @@
 //! Login and registration attempts (`AUTH_RATE_LIMIT`, default 10 a minute)
-//! per client IP and per e-mail, with governor's keyed limiters. A refused
+//! per client IP and per e-mail, in token buckets ([`Buckets`]: governor's
+//! keyed limiter on one node, a Lua script in Redis shared by a cluster). A refused
 //! attempt is answered 429 with `Retry-After` before any password is
 //! hashed or checked.
 
 use std::net::IpAddr;
 
-use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, RateLimiter};
-
 use std::sync::Arc;
 
 use super::error::ApiError;
-use crate::config::{Config, IpNet, Rate};
+use crate::config::{Config, IpNet};
+use crate::ports::Buckets;
 
 /// The client's address: the TCP peer, or, when the peer is one of
 /// `TRUSTED_PROXIES`, the nearest address in `X-Forwarded-For` that is not
@@ -59,46 +58,39 @@ pub fn client_ip(peer: IpAddr, headers: &axum::http::HeaderMap, trusted: &[IpNet
         .unwrap_or(peer)
 }
 
-/// Keys kept before idle ones are swept.
-const SWEEP_ABOVE: usize = 10_000;
-
-/// The two keyed buckets.
-#[derive(Debug)]
+/// Login and registration attempts per IP and per e-mail, in buckets that
+/// every node shares in cluster mode.
+#[derive(Debug, Clone)]
 pub struct AuthLimits {
-    by_ip: DefaultKeyedRateLimiter<IpAddr>,
-    by_email: DefaultKeyedRateLimiter<String>,
+    buckets: Arc<dyn Buckets>,
 }
 
 impl AuthLimits {
-    /// `rate` for each IP and each e-mail.
-    pub fn new(rate: Rate) -> Self {
-        let quota = rate.quota();
-        Self {
-            by_ip: RateLimiter::keyed(quota),
-            by_email: RateLimiter::keyed(quota),
-        }
+    /// One bucket per IP (`ip:<address>`) and one per e-mail
+    /// (`email:<folded address>`) in `buckets`.
+    pub fn new(buckets: Arc<dyn Buckets>) -> Self {
+        Self { buckets }
     }
 
     /// Count one attempt from `ip` for `email`; `RateLimited` when either
     /// is over its limit. (The IP's token is spent even when the e-mail is
     /// refused, so spraying many e-mails from one IP is limited too.)
-    pub fn attempt(&self, ip: Option<IpAddr>, email: &str) -> Result<(), ApiError> {
-        let now = DefaultClock::default().now();
-        let wait = |e: governor::NotUntil<_>| {
-            ApiError::RateLimited(e.wait_time_from(now).as_secs().max(1))
-        };
-        if self.by_ip.len() > SWEEP_ABOVE {
-            self.by_ip.retain_recent();
-        }
-        if self.by_email.len() > SWEEP_ABOVE {
-            self.by_email.retain_recent();
-        }
+    pub async fn attempt(&self, ip: Option<IpAddr>, email: &str) -> Result<(), ApiError> {
         if let Some(ip) = ip {
-            self.by_ip.check_key(&ip).map_err(wait)?;
+            self.take(&format!("ip:{ip}")).await?;
         }
-        let email = email.trim().to_lowercase();
-        self.by_email.check_key(&email).map_err(wait)?;
-        Ok(())
+        self.take(&format!("email:{}", email.trim().to_lowercase()))
+            .await
+    }
+
+    async fn take(&self, key: &str) -> Result<(), ApiError> {
+        match self.buckets.take(key).await {
+            Ok(None) => Ok(()),
+            Ok(Some(wait)) => Err(ApiError::RateLimited(
+                wait.as_secs_f64().ceil().max(1.0) as u64
+            )),
+            Err(e) => Err(ApiError::Internal(format!("auth rate limit: {e}"))),
+        }
     }
 }
 
@@ -146,23 +138,24 @@ mod tests {
         assert!(IpNet::parse("0.0.0.0/0").expect("all").contains(client));
     }
 
-    #[test]
-    fn ip_and_email_are_limited_apart() {
-        let limits = AuthLimits::new(Rate::parse("2/min").expect("rate"));
+    #[tokio::test]
+    async fn ip_and_email_are_limited_apart() {
+        let rate = crate::config::Rate::parse("2/min").expect("rate");
+        let limits = AuthLimits::new(Arc::new(crate::memory::MemoryBuckets::new(rate)));
         let ip: IpAddr = [10, 0, 0, 1].into();
         let other: IpAddr = [10, 0, 0, 2].into();
-        assert!(limits.attempt(Some(ip), "a@x.io").is_ok());
-        assert!(limits.attempt(Some(ip), "b@x.io").is_ok());
+        assert!(limits.attempt(Some(ip), "a@x.io").await.is_ok());
+        assert!(limits.attempt(Some(ip), "b@x.io").await.is_ok());
         assert!(matches!(
-            limits.attempt(Some(ip), "c@x.io"),
+            limits.attempt(Some(ip), "c@x.io").await,
             Err(ApiError::RateLimited(s)) if s >= 1
         ));
         assert!(
-            limits.attempt(Some(other), "A@x.io ").is_ok(),
+            limits.attempt(Some(other), "A@x.io ").await.is_ok(),
             "same e-mail, folded"
         );
         assert!(
-            limits.attempt(Some(other), "a@x.io").is_err(),
+            limits.attempt(Some(other), "a@x.io").await.is_err(),
             "e-mail over"
         );
     }

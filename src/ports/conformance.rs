@@ -351,3 +351,58 @@ pub async fn slots<S: SlotState + 'static>(make: impl Fn() -> Arc<S>) {
     assert_eq!(s.resolve(&b).await.expect("resolve"), None);
     assert_eq!(s.peek("t4").await.expect("peek"), None);
 }
+
+/// `make(rate)` gives fresh buckets with that rate. Checks: a bucket holds
+/// `burst` tokens, then refuses with the time to the next token (and a
+/// refusal spends nothing); keys are apart; tokens come back at the rate;
+/// concurrent takers never get more than the bucket holds.
+pub async fn buckets(make: impl Fn(crate::config::Rate) -> Arc<dyn super::Buckets>) {
+    use crate::config::Rate;
+    use std::time::Duration;
+    let rate = |s: &str| match Rate::parse(s) {
+        Ok(r) => r,
+        Err(e) => panic!("bad test rate {s}: {e}"),
+    };
+    // 3 a minute: a token every 20 s, a bucket of 3.
+    let b = make(rate("3/min"));
+    for i in 0..3 {
+        assert_eq!(b.take("a").await.expect("take"), None, "token {i} of a");
+    }
+    for _ in 0..2 {
+        let wait = b.take("a").await.expect("take").expect("a is empty");
+        assert!(
+            wait > Duration::from_secs(15) && wait <= Duration::from_secs(20),
+            "next token of a in {wait:?}"
+        );
+    }
+    assert_eq!(
+        b.take("b").await.expect("take"),
+        None,
+        "b is another bucket"
+    );
+
+    // 20 a second, a bucket of 2: a token every 50 ms.
+    let b = make(rate("20/s:2"));
+    assert_eq!(b.take("r").await.expect("take"), None);
+    assert_eq!(b.take("r").await.expect("take"), None);
+    let wait = b.take("r").await.expect("take").expect("r is empty");
+    assert!(wait <= Duration::from_millis(50), "next token in {wait:?}");
+    tokio::time::sleep(wait + Duration::from_millis(30)).await;
+    assert_eq!(b.take("r").await.expect("take"), None, "a token came back");
+
+    // 40 takers at once on a bucket of 5.
+    let b = make(rate("5/h"));
+    let takers: Vec<_> = (0..40)
+        .map(|_| {
+            let b = b.clone();
+            tokio::spawn(async move { b.take("c").await })
+        })
+        .collect();
+    let mut got = 0;
+    for t in takers {
+        if t.await.expect("taker").expect("take").is_none() {
+            got += 1;
+        }
+    }
+    assert_eq!(got, 5, "tokens taken by 40 concurrent takers");
+}

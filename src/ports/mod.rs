@@ -9,12 +9,14 @@
 //! - [`calls`]: calls in progress and who is busy; the call log.
 //! - [`slots`]: resumable room slots (resume tokens, old peer ids).
 //! - [`locks`]: async mutexes by key (a chat, a user).
+//! - [`limits`]: token buckets by key (login attempts per IP and e-mail).
 //! - [`nodes`]: the nodes of a cluster and their sockets (dead-node cleanup).
 //! - [`webhooks`]: reporting events to webhook receivers, and their queue.
 //! - [`publish`]: delivering events to users' sockets and to peers.
 
 pub mod calls;
 pub mod conformance;
+pub mod limits;
 pub mod locks;
 pub mod nodes;
 pub mod presence;
@@ -26,6 +28,7 @@ pub mod store_conformance;
 pub mod webhooks;
 
 pub use calls::{CallLog, CallState, InviteeState, LiveCall, LiveInvitee};
+pub use limits::Buckets;
 pub use locks::{LockGuard, Locks};
 pub use nodes::{Alone, DeadNode, Member, NodeRegistry};
 pub use presence::PresenceState;

@@ -7,6 +7,8 @@
 //! - [`RedisRooms`]: signalling room membership ([`crate::ports::RoomState`]).
 //! - [`RedisPresence`]: sockets per user and the last announced state
 //!   ([`crate::ports::PresenceState`]).
+//! - [`RedisBuckets`]: token buckets shared by the nodes (login attempts,
+//!   [`crate::ports::Buckets`]).
 //! - [`RedisLocks`]: per-key locks with a time to live ([`crate::ports::Locks`]).
 //! - [`RedisCalls`]: calls in progress and who is busy ([`crate::ports::CallState`]).
 //! - [`RedisNodes`]: the cluster's nodes, their sockets and the heartbeat
@@ -18,6 +20,7 @@
 //! own sockets, so that a Redis that lost its data (restarted without
 //! persistence) gets it back ([`Republish`]).
 
+pub mod buckets;
 pub mod calls;
 pub mod driver;
 pub mod locks;
@@ -25,6 +28,7 @@ pub mod nodes;
 pub mod presence;
 pub mod rooms;
 
+pub use buckets::RedisBuckets;
 pub use calls::RedisCalls;
 pub use driver::PubSubDriver;
 pub use locks::RedisLocks;

@@ -491,3 +491,61 @@ async fn nodes_survive_a_redis_restart_and_publish_their_state_again() {
     }
     cl.stop().await;
 }
+
+/// Login attempts from `ip` on `node` for `email`: the status and the
+/// answer's `error`.
+async fn login_from(node: &TestApp, ip: [u8; 4], email: &str) -> (u16, Value) {
+    let r = reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from(ip))
+        .build()
+        .expect("client")
+        .post(format!("{}/auth/login", node.base))
+        .json(&json!({"email": email, "password": "a guess"}))
+        .send()
+        .await
+        .expect("login");
+    let status = r.status().as_u16();
+    let retry = r.headers().get("retry-after").cloned();
+    let body: Value = r.json().await.expect("json");
+    if status == 429 {
+        assert!(retry.is_some(), "429 without Retry-After: {body}");
+    }
+    (status, body)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_limits_count_attempts_on_every_node() {
+    let redis = redis_server::url().await;
+    let cl = Nodes::start(&redis, |c| {
+        c.auth_rate_limit = switchboard::config::Rate::parse("3/h").expect("rate")
+    })
+    .await;
+    let [a, b, c] = [&cl.nodes[0], &cl.nodes[1], &cl.nodes[2]];
+    // Three guesses from one address, one on each node, are answered...
+    for (i, node) in [a, b, c].into_iter().enumerate() {
+        let (status, body) = login_from(node, [127, 0, 0, 31], &format!("x{i}@example.com")).await;
+        assert_eq!(status, 401, "guess {i}: {body}");
+    }
+    // ...and the fourth is refused, whichever node it reaches.
+    for node in [a, c] {
+        let (status, body) = login_from(node, [127, 0, 0, 31], "x9@example.com").await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (429, Some("rate_limited"))
+        );
+    }
+    // The e-mail has its own bucket across nodes as well.
+    for (i, ip) in [[127, 0, 0, 32], [127, 0, 0, 33], [127, 0, 0, 34]]
+        .into_iter()
+        .enumerate()
+    {
+        let (status, body) = login_from(&cl.nodes[i], ip, "target@example.com").await;
+        assert_eq!(status, 401, "address {i}: {body}");
+    }
+    let (status, body) = login_from(b, [127, 0, 0, 35], "TARGET@example.com ").await;
+    assert_eq!(status, 429, "the fourth guess at one e-mail: {body}");
+    // Others are not affected.
+    let (status, body) = login_from(c, [127, 0, 0, 36], "someone@example.com").await;
+    assert_eq!(status, 401, "{body}");
+    cl.stop().await;
+}

@@ -82,3 +82,18 @@ async fn redis_locks_pass_the_locks_suite() {
     )))
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_buckets_pass_the_buckets_suite() {
+    let conn = switchboard::redis::connect(&crate::redis_server::url().await)
+        .await
+        .expect("connect to the test redis");
+    switchboard::ports::conformance::buckets(|rate| {
+        Arc::new(switchboard::redis::RedisBuckets::new(
+            conn.clone(),
+            &crate::redis_server::prefix(),
+            rate,
+        ))
+    })
+    .await;
+}

@@ -1,8 +1,10 @@
 // nginx in front of two Switchboard nodes: the project's own
 // deploy/nginx.conf (only its ports changed) run by Debian's nginx, with
 // the official socket.io-client connecting through it over long-polling,
-// over websocket, and upgrading from one to the other. The two nodes share
-// one database (a SQLite file here) and one JWT secret.
+// over websocket, and upgrading from one to the other. The two nodes form a
+// cluster: one database (a SQLite file here), one JWT secret and one
+// Redis (Debian's redis-server, started here on a free loopback port), so
+// clients that nginx sent to different nodes reach each other.
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -14,7 +16,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { io } from 'socket.io-client';
 
-import { REPO_ROOT, WAIT_MS, freePort, http, registerUser, sleep, startServer } from './helpers.mjs';
+import { REPO_ROOT, WAIT_MS, ack, freePort, http, registerUser, sleep, startServer, waitEvent } from './helpers.mjs';
 
 const NGINX = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => existsSync(p));
 
@@ -23,8 +25,10 @@ let nodes = [];
 let proxy;
 let nginx;
 let nginxOut = '';
+let redis;
+let redisOut = '';
 
-async function waitPort(port) {
+async function waitPort(port, what = () => `nginx did not listen on ${port}:\n${nginxOut}`) {
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline) {
     const up = await new Promise((res) => {
@@ -37,7 +41,7 @@ async function waitPort(port) {
     if (up) return;
     await sleep(50);
   }
-  throw new Error(`nginx did not listen on ${port}:\n${nginxOut}`);
+  throw new Error(what());
 }
 
 /** deploy/nginx.conf with the test's ports, inside a minimal main config. */
@@ -114,7 +118,17 @@ describe('nginx in front of two nodes (deploy/nginx.conf)', () => {
     assert.ok(NGINX, "Debian's nginx is not installed (apt-get install -y nginx); this suite needs it");
     dir = mkdtempSync(path.join(os.tmpdir(), 'sb-nginx-'));
     const secret = randomBytes(32).toString('hex');
+    const redisPort = await freePort();
+    redis = spawn(
+      'redis-server',
+      ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    redis.stdout.on('data', (d) => (redisOut += d));
+    redis.stderr.on('data', (d) => (redisOut += d));
+    await waitPort(redisPort, () => `redis-server did not listen on ${redisPort}:\n${redisOut}`);
     const env = {
+      REDIS_URL: `redis://127.0.0.1:${redisPort}`,
       DATABASE_URL: `sqlite://${dir}/switchboard.db`,
       // Heartbeats that run many times during a test: a session that nginx
       // cut or sent to the wrong node would die within seconds.
@@ -136,6 +150,7 @@ describe('nginx in front of two nodes (deploy/nginx.conf)', () => {
   after(async () => {
     nginx?.kill('SIGTERM');
     for (const n of nodes) await n.stop();
+    redis?.kill('SIGKILL');
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
@@ -181,5 +196,47 @@ describe('nginx in front of two nodes (deploy/nginx.conf)', () => {
     assert.ok(counts[0] > 0 && counts[1] > 0, `both nodes hold sockets: ${counts}`);
     for (const s of sockets) await pings(s, 2);
     for (const s of sockets) s.disconnect();
+  });
+
+  test('peers that nginx sent to different nodes relay an offer to each other', async () => {
+    const [ua, ub] = [await registerUser(proxy, 'xa'), await registerUser(proxy, 'xb')];
+    // Which node a new socket landed on: the one whose gauge grew.
+    const landed = async (connect) => {
+      const before = await socketsPerNode();
+      const socket = await connect();
+      // The gauge is counted just after the handshake: give it a moment.
+      for (let t = 0; t < 40; t++) {
+        const after = await socketsPerNode();
+        const node = after.findIndex((c, k) => c > before[k]);
+        if (node >= 0) return [socket, node];
+        await sleep(50);
+      }
+      return [socket, -1];
+    };
+    const [a, aNode] = await landed(() => open(ua.accessToken, { transports: ['polling'], localAddress: '127.0.0.2' }));
+    assert.ok(aNode >= 0, 'the first client is counted on a node');
+    let b;
+    for (let i = 3; i < 60 && !b; i++) {
+      const [s, node] = await landed(() =>
+        open(ub.accessToken, { transports: ['websocket'], localAddress: `127.0.0.${i}` }),
+      );
+      if (node >= 0 && node !== aNode) b = s;
+      else s.disconnect();
+    }
+    assert.ok(b, `a second client on the node other than ${aNode}`);
+    const room = `cross-${randomBytes(4).toString('hex')}`;
+    assert.equal((await ack(a, 'room:join', { roomId: room })).success, true);
+    const joined = waitEvent(a, 'peer:joined');
+    const jb = await ack(b, 'room:join', { roomId: room });
+    assert.deepEqual(jb.peers.map((p) => p.peerId), [a.id], 'the roster crosses nodes');
+    assert.equal((await joined).peerId, b.id);
+    const got = waitEvent(a, 'offer');
+    const sdp = { type: 'offer', sdp: 'v=0\r\ns=-\r\n' };
+    assert.deepEqual(await ack(b, 'offer', { to: a.id, sdp }), { success: true });
+    const offer = await got;
+    assert.equal(offer.from, b.id);
+    assert.deepEqual(offer.sdp, sdp);
+    a.disconnect();
+    b.disconnect();
   });
 });
