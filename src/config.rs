@@ -250,6 +250,11 @@ impl Rate {
         }
     }
 
+    /// This rate as the token buckets of [`crate::ports::Buckets`] take it.
+    pub fn bucket(&self) -> crate::ports::BucketRate {
+        crate::ports::BucketRate::new(self.count, self.period, self.burst)
+    }
+
     /// The governor quota of this rate (one token every `period / count`,
     /// a bucket of `burst`).
     pub fn quota(&self) -> governor::Quota {

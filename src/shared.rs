@@ -80,11 +80,11 @@ impl SharedState {
     /// process on one node, in Redis (shared by every node) in cluster mode.
     pub fn buckets(&self, rate: Rate, family: &str) -> Arc<dyn Buckets> {
         match &self.cluster {
-            None => Arc::new(MemoryBuckets::new(rate)),
+            None => Arc::new(MemoryBuckets::new(rate.bucket())),
             Some(c) => Arc::new(RedisBuckets::new(
                 c.conn.clone(),
                 &format!("{}rl:{family}:", c.prefix),
-                rate,
+                rate.bucket(),
             )),
         }
     }

@@ -141,7 +141,7 @@ mod tests {
     #[tokio::test]
     async fn ip_and_email_are_limited_apart() {
         let rate = crate::config::Rate::parse("2/min").expect("rate");
-        let limits = AuthLimits::new(Arc::new(crate::memory::MemoryBuckets::new(rate)));
+        let limits = AuthLimits::new(Arc::new(crate::memory::MemoryBuckets::new(rate.bucket())));
         let ip: IpAddr = [10, 0, 0, 1].into();
         let other: IpAddr = [10, 0, 0, 2].into();
         assert!(limits.attempt(Some(ip), "a@x.io").await.is_ok());

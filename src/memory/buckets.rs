@@ -7,10 +7,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, RateLimiter};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
-use crate::config::Rate;
-use crate::ports::{Buckets, StateError};
+use crate::ports::{BucketRate, Buckets, StateError};
 
 /// Keys kept before full buckets are swept.
 pub const SWEEP_ABOVE: usize = 10_000;
@@ -23,9 +22,13 @@ pub struct MemoryBuckets {
 
 impl MemoryBuckets {
     /// Buckets of `rate`.
-    pub fn new(rate: Rate) -> Self {
+    pub fn new(rate: BucketRate) -> Self {
+        let burst = std::num::NonZeroU32::new(rate.burst).unwrap_or(std::num::NonZeroU32::MIN);
+        let quota = Quota::with_period(rate.interval)
+            .unwrap_or_else(|| Quota::per_second(std::num::NonZeroU32::MIN))
+            .allow_burst(burst);
         Self {
-            limiter: RateLimiter::keyed(rate.quota()),
+            limiter: RateLimiter::keyed(quota),
         }
     }
 }

@@ -356,15 +356,11 @@ pub async fn slots<S: SlotState + 'static>(make: impl Fn() -> Arc<S>) {
 /// `burst` tokens, then refuses with the time to the next token (and a
 /// refusal spends nothing); keys are apart; tokens come back at the rate;
 /// concurrent takers never get more than the bucket holds.
-pub async fn buckets(make: impl Fn(crate::config::Rate) -> Arc<dyn super::Buckets>) {
-    use crate::config::Rate;
+pub async fn buckets(make: impl Fn(super::BucketRate) -> Arc<dyn super::Buckets>) {
+    use super::BucketRate;
     use std::time::Duration;
-    let rate = |s: &str| match Rate::parse(s) {
-        Ok(r) => r,
-        Err(e) => panic!("bad test rate {s}: {e}"),
-    };
     // 3 a minute: a token every 20 s, a bucket of 3.
-    let b = make(rate("3/min"));
+    let b = make(BucketRate::new(3, Duration::from_secs(60), 3));
     for i in 0..3 {
         assert_eq!(b.take("a").await.expect("take"), None, "token {i} of a");
     }
@@ -382,7 +378,7 @@ pub async fn buckets(make: impl Fn(crate::config::Rate) -> Arc<dyn super::Bucket
     );
 
     // 20 a second, a bucket of 2: a token every 50 ms.
-    let b = make(rate("20/s:2"));
+    let b = make(BucketRate::new(20, Duration::from_secs(1), 2));
     assert_eq!(b.take("r").await.expect("take"), None);
     assert_eq!(b.take("r").await.expect("take"), None);
     let wait = b.take("r").await.expect("take").expect("r is empty");
@@ -391,7 +387,7 @@ pub async fn buckets(make: impl Fn(crate::config::Rate) -> Arc<dyn super::Bucket
     assert_eq!(b.take("r").await.expect("take"), None, "a token came back");
 
     // 40 takers at once on a bucket of 5.
-    let b = make(rate("5/h"));
+    let b = make(BucketRate::new(5, Duration::from_secs(3600), 5));
     let takers: Vec<_> = (0..40)
         .map(|_| {
             let b = b.clone();

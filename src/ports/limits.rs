@@ -10,6 +10,25 @@ use async_trait::async_trait;
 
 use super::StateError;
 
+/// How a bucket fills: one token every `interval`, holding at most `burst`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BucketRate {
+    /// Time between two tokens (at least 1 µs).
+    pub interval: Duration,
+    /// Tokens a full bucket holds (at least 1).
+    pub burst: u32,
+}
+
+impl BucketRate {
+    /// `count` tokens per `period`, up to `burst` at once.
+    pub fn new(count: u32, period: Duration, burst: u32) -> Self {
+        Self {
+            interval: (period / count.max(1)).max(Duration::from_micros(1)),
+            burst: burst.max(1),
+        }
+    }
+}
+
 /// A family of token buckets, one per key, all with the same rate.
 #[async_trait]
 pub trait Buckets: Send + Sync + std::fmt::Debug {

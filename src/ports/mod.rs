@@ -28,7 +28,7 @@ pub mod store_conformance;
 pub mod webhooks;
 
 pub use calls::{CallLog, CallState, InviteeState, LiveCall, LiveInvitee};
-pub use limits::Buckets;
+pub use limits::{BucketRate, Buckets};
 pub use locks::{LockGuard, Locks};
 pub use nodes::{Alone, DeadNode, Member, NodeRegistry};
 pub use presence::PresenceState;

@@ -11,8 +11,7 @@ use async_trait::async_trait;
 use redis::Script;
 use redis::aio::ConnectionManager;
 
-use crate::config::Rate;
-use crate::ports::{Buckets, StateError};
+use crate::ports::{BucketRate, Buckets, StateError};
 
 /// ARGV: the interval between tokens and the burst tolerance, in µs.
 /// Returns 0 when a token was taken, else the µs until the next one.
@@ -53,9 +52,10 @@ impl std::fmt::Debug for RedisBuckets {
 
 impl RedisBuckets {
     /// Buckets of `rate` under `prefix` on `conn`.
-    pub fn new(conn: ConnectionManager, prefix: &str, rate: Rate) -> Self {
-        let interval = (rate.period / rate.count.max(1)).max(Duration::from_micros(1));
-        let interval_us = u64::try_from(interval.as_micros()).unwrap_or(u64::MAX / 4);
+    pub fn new(conn: ConnectionManager, prefix: &str, rate: BucketRate) -> Self {
+        let interval_us = u64::try_from(rate.interval.as_micros())
+            .unwrap_or(u64::MAX / 4)
+            .max(1);
         Self {
             conn,
             prefix: prefix.to_owned(),
