@@ -258,11 +258,7 @@ impl Rate {
     /// The governor quota of this rate (one token every `period / count`,
     /// a bucket of `burst`).
     pub fn quota(&self) -> governor::Quota {
-        let one = std::num::NonZeroU32::MIN;
-        let per = (self.period / self.count.max(1)).max(Duration::from_nanos(1));
-        governor::Quota::with_period(per)
-            .unwrap_or_else(|| governor::Quota::per_second(one))
-            .allow_burst(std::num::NonZeroU32::new(self.burst).unwrap_or(one))
+        crate::memory::buckets::quota(self.bucket())
     }
 
     /// Parse `200/s`, `10/min`, `1000/h`, optionally `:<burst>` (`200/s:400`).

@@ -20,15 +20,19 @@ pub struct MemoryBuckets {
     limiter: DefaultKeyedRateLimiter<String>,
 }
 
+/// The governor quota of `rate` (also the per-socket event limit's).
+pub fn quota(rate: BucketRate) -> Quota {
+    let one = std::num::NonZeroU32::MIN;
+    Quota::with_period(rate.interval)
+        .unwrap_or_else(|| Quota::per_second(one))
+        .allow_burst(std::num::NonZeroU32::new(rate.burst).unwrap_or(one))
+}
+
 impl MemoryBuckets {
     /// Buckets of `rate`.
     pub fn new(rate: BucketRate) -> Self {
-        let burst = std::num::NonZeroU32::new(rate.burst).unwrap_or(std::num::NonZeroU32::MIN);
-        let quota = Quota::with_period(rate.interval)
-            .unwrap_or_else(|| Quota::per_second(std::num::NonZeroU32::MIN))
-            .allow_burst(burst);
         Self {
-            limiter: RateLimiter::keyed(quota),
+            limiter: RateLimiter::keyed(quota(rate)),
         }
     }
 }

@@ -13,7 +13,7 @@ use super::StateError;
 /// How a bucket fills: one token every `interval`, holding at most `burst`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BucketRate {
-    /// Time between two tokens (at least 1 µs).
+    /// Time between two tokens (at least 1 ns).
     pub interval: Duration,
     /// Tokens a full bucket holds (at least 1).
     pub burst: u32,
@@ -23,7 +23,7 @@ impl BucketRate {
     /// `count` tokens per `period`, up to `burst` at once.
     pub fn new(count: u32, period: Duration, burst: u32) -> Self {
         Self {
-            interval: (period / count.max(1)).max(Duration::from_micros(1)),
+            interval: (period / count.max(1)).max(Duration::from_nanos(1)),
             burst: burst.max(1),
         }
     }
