@@ -8,7 +8,10 @@
 #      with deploy/nginx.conf run by nginx in front of two nodes on one Redis),
 #   3. the browser end-to-end suite (web/e2e: Debian Chromium + playwright-core,
 #      run inside a network namespace that has only `lo`),
-#   4. a Chromium page and the headless webrtc-rs peer (examples/peer.rs)
+#   4. the patched engineioxide's own tests (and a check that the patch is applied),
+#      then bench/compare.sh at smoke sizes (every scenario against Switchboard and
+#      the Node reference),
+#   5. a Chromium page and the headless webrtc-rs peer (examples/peer.rs)
 #      calling each other through the server (tests/webrtc-browser, same netns setup).
 # Usage: bash tests/run.sh
 set -euo pipefail
@@ -59,6 +62,22 @@ export SWITCHBOARD_BIN="$ROOT/target/debug/switchboard"
 # --- suites ----------------------------------------------------------------
 echo "== cargo test"
 cargo test --workspace --all-targets
+
+echo "== patched engineioxide: applied, and its own test suite (vendor/README.md)"
+if ! cargo tree -i engineioxide --depth 0 | grep -q "($ROOT/vendor/engineioxide)"; then
+  echo "tests/run.sh: socketioxide no longer uses vendor/engineioxide (the [patch.crates-io] is not applied):" >&2
+  cargo tree -i engineioxide --depth 0 >&2 || true
+  exit 1
+fi
+# The crate is not a workspace member: test a copy, pinned to this lockfile.
+VT=$(mktemp -d)
+cp -r vendor/engineioxide "$VT/" && cp Cargo.lock "$VT/engineioxide/"
+(cd "$VT/engineioxide" && CARGO_TARGET_DIR="$ROOT/target/vendor-tests" \
+  cargo test --quiet --features __test_harness,v3 --lib --tests)
+rm -rf "$VT"
+
+echo "== side-by-side benchmark, smoke sizes (bench/compare.sh --smoke; figures come from full runs)"
+bash bench/compare.sh --smoke
 
 echo "== socket.io-client compatibility suite"
 npm test --prefix tests/compat

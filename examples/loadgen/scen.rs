@@ -1102,6 +1102,7 @@ pub async fn fanout(ctx: &Shared, o: &FanoutOpts) -> Report {
         let mut leave_last_ms = Vec::new();
         let mut join_busy_s = 0.0;
         let mut delivered = 0u64;
+        let mut left_delivered = 0u64;
         let mut incomplete = 0u64;
         for round in 0..o.rounds {
             st.joined.store(0, Ordering::Relaxed);
@@ -1134,6 +1135,7 @@ pub async fn fanout(ctx: &Shared, o: &FanoutOpts) -> Report {
             if !wait_count(&st.left, expect, wait_limit).await {
                 incomplete += 1;
             }
+            left_delivered += st.left.load(Ordering::Relaxed);
             if st.left.load(Ordering::Relaxed) > 0 {
                 leave_last_ms
                     .push(st.last_left_ns.load(Ordering::Relaxed).saturating_sub(t1) as f64 / 1e6);
@@ -1184,7 +1186,9 @@ pub async fn fanout(ctx: &Shared, o: &FanoutOpts) -> Report {
             "delivery_p50_ms": opt_f(q(0.5)),
             "delivery_p99_ms": opt_f(q(0.99)),
             "leave_to_last_receiver_ms_median": opt_f(med(&mut leave_last_ms)),
-            "server_cpu_ms_per_1k_deliveries": opt_f(cpu.map(|(c, _)| c * 1000.0 / (delivered.max(1) as f64 / 1000.0))),
+            // The window holds both fan-outs of every round (peer:joined and peer:left).
+            "left_deliveries": left_delivered,
+            "server_cpu_ms_per_1k_deliveries": opt_f(cpu.map(|(c, _)| c * 1000.0 / ((delivered + left_delivered).max(1) as f64 / 1000.0))),
             "server_runq_wait_pct": runq_pct(s0, s1),
         });
         eprintln!("loadgen fanout: {row}");
